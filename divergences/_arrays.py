@@ -1,0 +1,76 @@
+"""Array plumbing shared by every divergence: numpy in -> numpy out, torch in -> torch out.
+
+Every public function in :mod:`divergences` computes in torch.  A numpy argument is
+converted to a CPU ``float64`` tensor on the way in and back to a numpy array (or a Python
+float for a scalar result) on the way out; a torch argument keeps its device, dtype and
+autograd graph.  This keeps one code path per formula.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__: list[str] = []  # private helpers; nothing is re-exported
+
+ArrayLike = Any  # numpy array, torch tensor, or nested sequence of numbers
+
+
+def is_torch(*xs: Any) -> bool:
+    """True if any argument is a torch tensor (then results are returned as tensors)."""
+    return any(isinstance(x, torch.Tensor) for x in xs)
+
+
+def to_tensor(x: ArrayLike, name: str, *, like: torch.Tensor | None = None,
+              dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Convert ``x`` to a floating tensor without copying torch inputs needlessly.
+
+    numpy / sequences become ``float64`` on the device of ``like`` (CPU if ``like`` is None);
+    torch tensors keep device and dtype unless ``dtype`` is given; integer tensors become
+    the default float dtype of ``like`` (or float64).
+    """
+    if isinstance(x, torch.Tensor):
+        t = x
+    else:
+        try:
+            arr = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name}: could not be converted to a float array ({exc})") from None
+        t = torch.from_numpy(arr)
+        if like is not None:
+            t = t.to(device=like.device, dtype=like.dtype if like.is_floating_point() else torch.float64)
+    if not t.is_floating_point():
+        t = t.to(like.dtype if (like is not None and like.is_floating_point()) else torch.float64)
+    if dtype is not None:
+        t = t.to(dtype)
+    return t
+
+
+def common_tensors(*pairs: tuple[ArrayLike, str]) -> tuple[torch.Tensor, ...]:
+    """Convert several arguments to tensors on one device with one promoted float dtype.
+
+    The first torch argument fixes the device; the dtype is the promotion of all floating
+    dtypes involved (numpy arguments count as float64 only when no tensor is given).
+    """
+    first = next((x for x, _ in pairs if isinstance(x, torch.Tensor)), None)
+    ts = [to_tensor(x, n, like=first) for x, n in pairs]
+    devices = {t.device for t in ts}
+    if len(devices) > 1:
+        names = ", ".join(n for _, n in pairs)
+        raise ValueError(f"{names}: tensors are on different devices {sorted(map(str, devices))}")
+    dtype = ts[0].dtype
+    for t in ts[1:]:
+        dtype = torch.promote_types(dtype, t.dtype)
+    return tuple(t.to(dtype) for t in ts)
+
+
+def to_output(t: torch.Tensor, as_torch: bool) -> Any:
+    """Return ``t`` as given (torch) or as numpy; 0-d numpy results become Python floats."""
+    if as_torch:
+        return t
+    out = t.detach().cpu().numpy()
+    if out.ndim == 0:
+        return float(out)
+    return out

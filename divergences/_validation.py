@@ -1,0 +1,93 @@
+"""Input validation: bad input raises ``ValueError`` naming the argument and the problem.
+
+Rules (DESIGN.md, "Bad input"): non-finite values, wrong shapes, negative or unnormalised
+probabilities, empty samples and too few samples for an unbiased estimator are errors;
+nothing returns a silent NaN.
+
+Probability tolerance: a probability vector must have no negative entry and sum to 1
+within ``prob_atol(dtype)`` = 1e-6 for float64 and 1e-4 for lower precision.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__: list[str] = []
+
+
+def prob_atol(dtype: torch.dtype) -> float:
+    """Tolerance on |sum(p) - 1| for probability vectors of this dtype."""
+    return 1e-6 if dtype == torch.float64 else 1e-4
+
+
+def check_finite(t: torch.Tensor, name: str) -> None:
+    """Raise if ``t`` holds NaN or +-Inf."""
+    if not bool(torch.isfinite(t).all()):
+        n_nan = int(torch.isnan(t).sum())
+        n_inf = int(torch.isinf(t).sum())
+        raise ValueError(f"{name}: contains non-finite values ({n_nan} NaN, {n_inf} Inf)")
+
+
+def check_nonempty(t: torch.Tensor, name: str) -> None:
+    if t.numel() == 0:
+        raise ValueError(f"{name}: is empty (shape {tuple(t.shape)})")
+
+
+def check_probability(p: torch.Tensor, name: str) -> None:
+    """Probability vectors along the last axis: finite, >= 0, summing to 1 (see prob_atol)."""
+    if p.ndim == 0:
+        raise ValueError(f"{name}: must have at least one axis (probabilities along the last axis)")
+    check_nonempty(p, name)
+    check_finite(p, name)
+    if bool((p < 0).any()):
+        raise ValueError(f"{name}: has negative probabilities (min {float(p.min()):.3g})")
+    s = p.sum(dim=-1)
+    err = float((s - 1).abs().max())
+    if err > prob_atol(p.dtype):
+        raise ValueError(
+            f"{name}: is not normalised along the last axis (max |sum - 1| = {err:.3g} "
+            f"> tolerance {prob_atol(p.dtype):g})")
+
+
+def check_same_shape(a: torch.Tensor, b: torch.Tensor, na: str, nb: str) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{na}, {nb}: shape mismatch {tuple(a.shape)} vs {tuple(b.shape)}")
+
+
+def as_samples(x: torch.Tensor, name: str, *, min_n: int = 1) -> torch.Tensor:
+    """Samples as an (n, d) tensor: 1-D input is read as n scalar samples (d = 1).
+
+    Raises for other ranks, non-finite entries, or fewer than ``min_n`` samples.
+    """
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2:
+        raise ValueError(f"{name}: expected samples of shape (n, d) or (n,), got {tuple(x.shape)}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name}: is empty (shape {tuple(x.shape)})")
+    if x.shape[0] < min_n:
+        raise ValueError(f"{name}: needs at least {min_n} samples for this estimator, got {x.shape[0]}")
+    check_finite(x, name)
+    return x
+
+
+def check_same_dim(x: torch.Tensor, y: torch.Tensor, nx: str = "x", ny: str = "y") -> None:
+    if x.shape[-1] != y.shape[-1]:
+        raise ValueError(f"{nx}, {ny}: dimension mismatch ({x.shape[-1]} vs {y.shape[-1]})")
+
+
+def check_positive(value: float, name: str, *, allow_zero: bool = False) -> None:
+    """Scalars such as bandwidths, regularisation strengths, sample sizes."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: must be a number, got {value!r}") from None
+    ok = (v >= 0) if allow_zero else (v > 0)
+    if not ok or v != v or v in (float("inf"),):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name}: must be finite and {bound}, got {value!r}")
+
+
+def check_choice(value: str, name: str, choices: tuple[str, ...] | list[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}: unknown value {value!r}; expected one of {sorted(choices)}")
