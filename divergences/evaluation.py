@@ -1,3 +1,225 @@
-"""(being written)"""
+"""Evaluation statistics on features: Frechet distance / FID, KID and the Inception Score (C28-C30).
 
-__all__: list[str] = []
+The feature network (Inception-v3 pool3, 2048-d, for FID and KID; its logits for IS) lives in
+``gans/metrics``; this module holds the mathematics only and accepts any features.
+
+* ``frechet_distance(mu1, S1, mu2, S2) = ||mu1 - mu2||^2 + Tr S1 + Tr S2 - 2 Tr((S1^1/2 S2 S1^1/2)^1/2)``
+  (the Frechet / W2^2 distance between two Gaussians; Dowson & Landau 1982; Heusel et al. 2017;
+  C28).  Computed in float64 from symmetric eigenvalues, never negative.
+* ``fid(fx, fy)``: the same with sample means and covariances (``ddof = 1``).  Strongly biased
+  at finite n: always report n.
+* ``kid(fx, fy)``: mean and standard deviation over random subsets of the unbiased MMD^2 with
+  the cubic polynomial kernel ``(x^T y / d + 1)^3`` (Binkowski et al. 2018; C29).
+* ``inception_score(logits)``: ``exp(E_x KL(p(y|x) || p(y)))`` per split, mean and std over
+  splits (Salimans et al. 2016; C30), natural log.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, NamedTuple
+
+import torch
+
+from . import kernels as _kernels
+from ._arrays import ArrayLike, common_tensors, is_torch, to_output
+from ._validation import as_samples, check_finite, check_probability, check_same_dim
+from .mmd import _gram_stats
+
+__all__ = ["frechet_distance", "fid", "kid", "inception_score", "KIDResult", "InceptionScoreResult"]
+
+
+class KIDResult(NamedTuple):
+    """KID over subsets: ``mean`` and population ``std`` (ddof = 0, as torch-fidelity reports)."""
+
+    mean: Any
+    std: Any
+
+
+class InceptionScoreResult(NamedTuple):
+    """Inception Score over splits: ``mean`` and population ``std`` (ddof = 0, as Salimans et al.)."""
+
+    mean: Any
+    std: Any
+
+
+def _int_arg(v: Any, name: str, lo: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise ValueError(f"{name}: must be an integer >= {lo}, got {v!r}")
+    v = int(v)
+    if v < lo:
+        raise ValueError(f"{name}: must be an integer >= {lo}, got {v}")
+    return v
+
+
+def _sqrt_trace(S1: torch.Tensor, S2: torch.Tensor) -> torch.Tensor:
+    """``Tr((S1^1/2 S2 S1^1/2)^1/2)`` for symmetric PSD S1, S2 (float64).
+
+    ``S1^1/2 S2 S1^1/2`` is similar to ``L^T S2 L`` for any factor ``S1 = L L^T``: we use the
+    Cholesky factor when it exists (cheap), else (singular S1, e.g. fewer samples than
+    dimensions) try the roles swapped, else the symmetric square root from ``eigh`` with
+    eigenvalues clipped at 0.  The eigenvalues of the symmetric PSD matrix ``L^T S2 L`` are
+    clipped at 0 before the square root, so the trace is real and well defined.
+    """
+    M = None
+    for A, B in ((S1, S2), (S2, S1)):
+        L, info = torch.linalg.cholesky_ex(A)
+        if int(info) == 0:
+            M = L.T @ B @ L
+            break
+    if M is None:
+        w, V = torch.linalg.eigh(S1)
+        R = (V * torch.sqrt(w.clamp_min(0))) @ V.T
+        M = R @ S2 @ R
+    M = 0.5 * (M + M.T)
+    ev = torch.linalg.eigvalsh(M).clamp_min(0)
+    return torch.sqrt(ev).sum()
+
+
+def _check_cov(S: torch.Tensor, name: str, d: int) -> torch.Tensor:
+    if S.ndim != 2 or S.shape != (d, d):
+        raise ValueError(f"{name}: expected a ({d}, {d}) covariance matrix, got shape {tuple(S.shape)}")
+    check_finite(S, name)
+    asym = float((S - S.T).abs().max())
+    scale = max(1.0, float(S.abs().max()))
+    if asym > 1e-6 * scale:
+        raise ValueError(f"{name}: is not symmetric (max |S - S^T| = {asym:.3g})")
+    if bool((torch.diagonal(S) < -1e-12 * scale).any()):
+        raise ValueError(f"{name}: has negative diagonal entries, not a covariance matrix")
+    return 0.5 * (S + S.T)
+
+
+def frechet_distance(mu1: ArrayLike, S1: ArrayLike, mu2: ArrayLike, S2: ArrayLike) -> Any:
+    """Frechet distance ``||mu1-mu2||^2 + Tr S1 + Tr S2 - 2 Tr((S1^1/2 S2 S1^1/2)^1/2)`` (C28).
+
+    Equal to ``W2^2`` between ``N(mu1, S1)`` and ``N(mu2, S2)`` (squared, not rooted).  Computed
+    in float64 with symmetric eigenvalue problems only (no non-symmetric ``sqrtm``, no complex
+    parts), see ``_sqrt_trace``; the result is clamped at 0 (it is a squared distance, so a
+    negative value can only be rounding).  Covariances must be symmetric (tolerance 1e-6 x
+    max entry) and are assumed PSD.  numpy in -> float; torch in -> 0-d float64 tensor.
+    Source: Dowson & Landau (1982); Heusel et al. (2017), eq. for FID.
+    """
+    as_t = is_torch(mu1, S1, mu2, S2)
+    m1, C1, m2, C2 = common_tensors((mu1, "mu1"), (S1, "S1"), (mu2, "mu2"), (S2, "S2"))
+    m1, C1, m2, C2 = (t.to(torch.float64) for t in (m1, C1, m2, C2))
+    for mu, nm in ((m1, "mu1"), (m2, "mu2")):
+        if mu.ndim != 1 or mu.shape[0] == 0:
+            raise ValueError(f"{nm}: expected a non-empty mean vector of shape (d,), got {tuple(mu.shape)}")
+        check_finite(mu, nm)
+    if m1.shape != m2.shape:
+        raise ValueError(f"mu1, mu2: dimension mismatch ({m1.shape[0]} vs {m2.shape[0]})")
+    d = m1.shape[0]
+    C1 = _check_cov(C1, "S1", d)
+    C2 = _check_cov(C2, "S2", d)
+    diff = m1 - m2
+    val = diff @ diff + torch.trace(C1) + torch.trace(C2) - 2 * _sqrt_trace(C1, C2)
+    return to_output(val.clamp_min(0), as_t)
+
+
+def _moments(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    mu = f.mean(0)
+    fc = f - mu
+    return mu, fc.T @ fc / (f.shape[0] - 1)
+
+
+def fid(fx: ArrayLike, fy: ArrayLike) -> Any:
+    """FID between feature samples ``fx`` (n, d) and ``fy`` (m, d): the Frechet distance of their
+    sample means and covariances (``ddof = 1``), in float64 (C28; Heusel et al. 2017).
+
+    Biased upwards at finite n (the bias shrinks like 1/n): report n with every value.  On
+    Inception pool3 features of two sets of images this is the usual FID.  Needs n, m >= 2.
+    """
+    as_t = is_torch(fx, fy)
+    xt, yt = common_tensors((fx, "fx"), (fy, "fy"))
+    xt = as_samples(xt.to(torch.float64), "fx", min_n=2)
+    yt = as_samples(yt.to(torch.float64), "fy", min_n=2)
+    check_same_dim(xt, yt, "fx", "fy")
+    mx, Sx = _moments(xt)
+    my, Sy = _moments(yt)
+    diff = mx - my
+    val = diff @ diff + torch.trace(Sx) + torch.trace(Sy) - 2 * _sqrt_trace(Sx, Sy)
+    return to_output(val.clamp_min(0), as_t)
+
+
+def kid(fx: ArrayLike, fy: ArrayLike, subsets: int = 100, subset_size: int = 1000, seed: int = 0,
+        degree: int = 3, gamma: float | None = None, coef0: float = 1.0) -> KIDResult:
+    """Kernel Inception Distance: unbiased MMD^2 with ``k(a, b) = (gamma a^T b + coef0)^degree``
+    (defaults ``gamma = 1/d``, ``coef0 = 1``, ``degree = 3``) on ``subsets`` random subsets (C29).
+
+    For each subset, ``subset_size`` rows of ``fx`` and of ``fy`` are drawn without replacement
+    (independently, ``torch.Generator().manual_seed(seed)``); the unbiased estimator is
+    ``sum_{i!=j} Kxx/(s(s-1)) + sum_{i!=j} Kyy/(s(s-1)) - 2 mean(Kxy)``.  Returns
+    ``KIDResult(mean, std)`` over subsets (population std, ddof = 0; torch-fidelity defaults:
+    100 subsets of 1000).  With ``subsets=1`` and ``subset_size = n = m`` the value equals
+    ``dv.mmd2(fx, fy, "polynomial")``.  ``subset_size`` larger than either sample raises
+    ``ValueError`` (no silent cap).  Computed in the features' dtype with float64 sums.
+    """
+    subsets = _int_arg(subsets, "subsets", 1)
+    subset_size = _int_arg(subset_size, "subset_size", 2)
+    if isinstance(seed, bool) or int(seed) != seed:
+        raise ValueError(f"seed: must be an integer, got {seed!r}")
+    as_t = is_torch(fx, fy)
+    xt, yt = common_tensors((fx, "fx"), (fy, "fy"))
+    xt = as_samples(xt, "fx", min_n=2)
+    yt = as_samples(yt, "fy", min_n=2)
+    check_same_dim(xt, yt, "fx", "fy")
+    n, m = xt.shape[0], yt.shape[0]
+    if subset_size > min(n, m):
+        raise ValueError(f"subset_size: {subset_size} is larger than the samples (fx has {n}, fy has {m} rows)")
+    k = _kernels.Polynomial(degree=degree, gamma=gamma, coef0=coef0)
+    gen = torch.Generator().manual_seed(int(seed))
+    s = subset_size
+    vals = []
+    with torch.no_grad():
+        for _ in range(subsets):
+            ix = torch.randperm(n, generator=gen)[:s].to(xt.device)
+            iy = torch.randperm(m, generator=gen)[:s].to(yt.device)
+            a, b = xt[ix], yt[iy]
+            bs = max(s, 1)
+            sxx = _gram_stats(k, a, None, bs, drop_diag=True).total
+            syy = _gram_stats(k, b, None, bs, drop_diag=True).total
+            sxy = _gram_stats(k, a, b, bs, drop_diag=False).total
+            vals.append((sxx + syy) / (s * (s - 1)) - 2 * sxy / (s * s))
+    v = torch.stack(vals)
+    mean, std = v.mean(), v.std(correction=0)
+    return KIDResult(to_output(mean, as_t), to_output(std, as_t))
+
+
+def inception_score(logits: ArrayLike, splits: int = 10, from_logits: bool = True) -> InceptionScoreResult:
+    """Inception Score ``exp(E_x KL(p(y|x) || p(y)))`` per split; mean and std over splits (C30).
+
+    ``logits``: ``(n, C)`` classifier logits (``from_logits=True``, default; softmax is applied
+    in float64 via ``log_softmax``) or class probabilities (``from_logits=False``; rows must be
+    probability vectors).  The n rows are cut into ``splits`` contiguous parts in the given
+    order, rows ``[i n // splits, (i+1) n // splits)`` (as in Salimans et al.'s code); in each,
+    ``p(y)`` is the mean of ``p(y|x)`` and ``IS = exp(mean_x sum_y p(y|x) (log p(y|x) - log p(y)))``
+    with ``0 log 0 = 0``, natural log.  ``1 <= IS <= C``.  Returns
+    ``InceptionScoreResult(mean, std)`` (std with ddof = 0).  Raises if ``splits > n``.
+    """
+    splits = _int_arg(splits, "splits", 1)
+    as_t = is_torch(logits)
+    (z,) = common_tensors((logits, "logits"))
+    z = z.to(torch.float64)
+    if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] == 0:
+        raise ValueError(f"logits: expected a non-empty (n, C) array, got shape {tuple(z.shape)}")
+    n = z.shape[0]
+    if splits > n:
+        raise ValueError(f"splits: {splits} is larger than the number of samples ({n})")
+    if from_logits:
+        check_finite(z, "logits")
+        logp = torch.log_softmax(z, dim=1)
+        p = logp.exp()
+    else:
+        check_probability(z, "logits")
+        p = z
+        logp = torch.where(p > 0, torch.log(torch.where(p > 0, p, torch.ones_like(p))), torch.zeros_like(p))
+    scores = []
+    for i in range(splits):
+        lo, hi = i * n // splits, (i + 1) * n // splits
+        pi, lpi = p[lo:hi], logp[lo:hi]
+        py = pi.mean(0)
+        logpy = torch.where(py > 0, torch.log(torch.where(py > 0, py, torch.ones_like(py))), torch.zeros_like(py))
+        kl = (pi * (lpi - logpy)).sum(1).mean()
+        scores.append(torch.exp(kl))
+    s = torch.stack(scores)
+    return InceptionScoreResult(to_output(s.mean(), as_t), to_output(s.std(correction=0), as_t))

@@ -1,3 +1,348 @@
-"""(being written)"""
+"""Maximum mean discrepancy from samples: estimators, variance, witness, permutation test.
 
-__all__: list[str] = []
+``MMD^2(P, Q) = E k(X, X') + E k(Y, Y') - 2 E k(X, Y)`` (C18; Gretton et al. 2012, JMLR,
+Lemma 6).  Samples ``x: (n, d)`` from P and ``y: (m, d)`` from Q; ``n != m`` is allowed.
+
+Estimators (C19; Gretton et al. 2012, eqs. 3-5; REFERENCES.md "MMD GANs"):
+
+* ``"biased"`` (V-statistic) ``mean(Kxx) + mean(Kyy) - 2 mean(Kxy)``; ``>= 0``;
+* ``"unbiased"`` ``sum_{i!=j} Kxx_ij/(n(n-1)) + sum_{i!=j} Kyy_ij/(m(m-1)) - 2 sum_{i,j} Kxy_ij/(nm)``
+  (within-sample diagonals dropped; the cross term keeps all ``n m`` pairs, as in the MMD-GAN
+  and KID code); unbiased for MMD^2, can be negative;
+* ``"linear"`` the linear-time estimator (Gretton et al. 2012, Lemma 14)
+  ``mean_i k(x_{2i},x_{2i+1}) + k(y_{2i},y_{2i+1}) - k(x_{2i},y_{2i+1}) - k(x_{2i+1},y_{2i})``
+  over ``floor(min(n, m)/2)`` pairs (extra samples of the larger set are not used).
+
+Implementation.  Gram matrices are never formed whole: sums are accumulated over
+``block_size x block_size`` tiles (only the upper triangle of tiles for ``Kxx``, ``Kyy``), so
+memory is ``O(block_size^2 + (n + m) d)``.  Tile sums are accumulated in float64 and the result
+is returned in the input dtype.  For kernels whose MMD is shift invariant (radial, linear,
+distance) the pooled sample is centred first.  With autograd on and more than one tile, each
+tile is recomputed in the backward pass (activation checkpointing), which keeps memory bounded
+for gradients too.  numpy in -> Python float out (float64); torch in -> 0-d tensor, same device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.checkpoint import checkpoint
+
+from . import kernels as _kernels
+from ._arrays import ArrayLike, common_tensors, is_torch, to_output
+from ._validation import as_samples, check_choice, check_same_dim
+
+__all__ = ["mmd2", "mmd", "mmd2_variance", "mmd_witness", "mmd_test", "MMDTestResult"]
+
+ESTIMATORS = ("biased", "unbiased", "linear")
+DEFAULT_BLOCK = 2048
+
+
+# --------------------------------------------------------------------------------------------
+# shared plumbing
+# --------------------------------------------------------------------------------------------
+def _check_block(block_size: int | None) -> int:
+    if block_size is None:
+        return DEFAULT_BLOCK
+    if isinstance(block_size, bool) or int(block_size) != block_size or block_size < 1:
+        raise ValueError(f"block_size: must be a positive integer, got {block_size!r}")
+    return int(block_size)
+
+
+def _setup(x: ArrayLike, y: ArrayLike, kernel: Any, kernel_params: dict, *, min_n: int,
+           center: bool = True) -> tuple[_kernels.Kernel, torch.Tensor, torch.Tensor, bool]:
+    """Validate samples, build and prepare the kernel, centre the pooled sample if allowed."""
+    as_t = is_torch(x, y)
+    xt, yt = common_tensors((x, "x"), (y, "y"))
+    xt = as_samples(xt, "x", min_n=min_n)
+    yt = as_samples(yt, "y", min_n=min_n)
+    check_same_dim(xt, yt)
+    k = _kernels.get(kernel, **kernel_params)
+    k, xt, yt = k.prepare(xt, yt)
+    if center and k.shift_invariant_mmd:
+        c = (xt.sum(0) + yt.sum(0)) / (xt.shape[0] + yt.shape[0])
+        c = c.detach()
+        xt, yt = xt - c, yt - c
+    return k, xt, yt, as_t
+
+
+@dataclass
+class _Stats:
+    total: torch.Tensor          # sum of entries (diagonal dropped when requested), float64
+    rows: torch.Tensor | None    # row sums, float64
+    cols: torch.Tensor | None    # column sums, float64
+    sq: torch.Tensor | None      # sum of squared entries, float64
+
+
+def _tile(k: _kernels.Kernel, a: torch.Tensor, b: torch.Tensor, drop_diag: bool,
+          want_rows: bool, want_sq: bool) -> tuple[torch.Tensor, ...]:
+    K = k._gram(a, b)
+    if drop_diag:
+        eye = torch.eye(K.shape[0], K.shape[1], dtype=torch.bool, device=K.device)
+        K = K.masked_fill(eye, 0)
+    out = [K.sum().double()]
+    if want_rows:
+        out += [K.sum(1).double(), K.sum(0).double()]
+    if want_sq:
+        out.append((K * K).sum().double())
+    return tuple(out)
+
+
+def _gram_stats(k: _kernels.Kernel, a: torch.Tensor, b: torch.Tensor | None, bs: int, *,
+                drop_diag: bool, want_rows: bool = False, want_sq: bool = False) -> _Stats:
+    """Tile-wise sums of the Gram matrix ``k(a, b)``; ``b=None`` means ``k(a, a)`` (symmetric).
+
+    For the symmetric case only tiles ``I <= J`` are computed and off-diagonal tiles count
+    twice; ``drop_diag`` removes the entries ``k(a_i, a_i)`` (symmetric case only).
+    """
+    same = b is None
+    bb = a if same else b
+    n, m = a.shape[0], bb.shape[0]
+    grad = torch.is_grad_enabled() and (a.requires_grad or bb.requires_grad)
+    multi = n > bs or m > bs
+    dev = a.device
+    total = torch.zeros((), dtype=torch.float64, device=dev)
+    sq = torch.zeros((), dtype=torch.float64, device=dev) if want_sq else None
+    row_parts: dict[int, list[torch.Tensor]] = {}
+    col_parts: dict[int, list[torch.Tensor]] = {}
+    for i in range(0, n, bs):
+        ai = a[i:i + bs]
+        for j in range(i if same else 0, m, bs):
+            bj = bb[j:j + bs]
+            dd = same and drop_diag and i == j
+            if grad and multi:
+                res = checkpoint(_tile, k, ai, bj, dd, want_rows, want_sq, use_reentrant=False)
+            else:
+                res = _tile(k, ai, bj, dd, want_rows, want_sq)
+            w = 2.0 if (same and i != j) else 1.0
+            total = total + w * res[0]
+            if want_rows:
+                row_parts.setdefault(i, []).append(res[1])
+                if same and i != j:
+                    row_parts.setdefault(j, []).append(res[2])
+                elif not same:
+                    col_parts.setdefault(j, []).append(res[2])
+            if want_sq:
+                sq = sq + w * res[-1]
+    rows = cols = None
+    if want_rows:
+        rows = torch.cat([sum(row_parts[i]) for i in range(0, n, bs)])
+        cols = rows if same else torch.cat([sum(col_parts[j]) for j in range(0, m, bs)])
+    return _Stats(total, rows, cols, sq)
+
+
+# --------------------------------------------------------------------------------------------
+# estimators
+# --------------------------------------------------------------------------------------------
+def mmd2(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussian",
+         estimator: str = "unbiased", block_size: int | None = None, **kernel_params: Any) -> Any:
+    """Estimate ``MMD^2(P, Q)`` from ``x ~ P`` (n, d) and ``y ~ Q`` (m, d).
+
+    ``kernel``: a name from ``dv.kernels.NAMES`` with its parameters as keywords
+    (``mmd2(x, y, "gaussian", bandwidth=1.0)``, ``bandwidth="median"`` for the median heuristic
+    on the pooled sample) or a ``dv.kernels.Kernel`` object (a deep kernel: ``dv.kernels.get(
+    "gaussian", feature_map=phi)``).  ``estimator``: ``"unbiased"`` (default), ``"biased"`` or
+    ``"linear"`` (formulas in the module docstring; C19, Gretton et al. 2012 eqs. 3-5 and
+    Lemma 14).  ``block_size``: tile size of the blockwise Gram sums (default 2048).
+
+    Raises ``ValueError`` for non-finite or empty samples, a dimension mismatch, fewer than 2
+    samples per set for "unbiased"/"linear", unknown kernels or estimators.
+    """
+    check_choice(estimator, "estimator", ESTIMATORS)
+    bs = _check_block(block_size)
+    k, xt, yt, as_t = _setup(x, y, kernel, kernel_params, min_n=1 if estimator == "biased" else 2)
+    n, m = xt.shape[0], yt.shape[0]
+    if estimator == "linear":
+        p = min(n, m) // 2
+        x0, x1 = xt[0:2 * p:2], xt[1:2 * p:2]
+        y0, y1 = yt[0:2 * p:2], yt[1:2 * p:2]
+        h = k._paired(x0, x1) + k._paired(y0, y1) - k._paired(x0, y1) - k._paired(x1, y0)
+        return to_output(h.mean(), as_t)
+    drop = estimator == "unbiased"
+    sxx = _gram_stats(k, xt, None, bs, drop_diag=drop).total
+    syy = _gram_stats(k, yt, None, bs, drop_diag=drop).total
+    sxy = _gram_stats(k, xt, yt, bs, drop_diag=False).total
+    if drop:
+        val = sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2 * sxy / (n * m)
+    else:
+        val = sxx / n ** 2 + syy / m ** 2 - 2 * sxy / (n * m)
+    return to_output(val.to(xt.dtype), as_t)
+
+
+def mmd(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussian",
+        block_size: int | None = None, **kernel_params: Any) -> Any:
+    """``MMD = sqrt(max(MMD^2_biased, 0))``: the rooted biased (V-statistic) estimate.
+
+    The biased estimate is ``||mu_x - mu_y||_H^2 >= 0`` up to rounding, hence the clamp; the
+    square root has value 0 and gradient 0 at 0 (no NaN).  Source: C18, Gretton et al. 2012.
+    """
+    v = mmd2(x, y, kernel, estimator="biased", block_size=block_size, **kernel_params)
+    if isinstance(v, torch.Tensor):
+        return _kernels.safe_sqrt(v.clamp_min(0))
+    return float(np.sqrt(max(v, 0.0)))
+
+
+def mmd2_variance(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussian",
+                  block_size: int | None = None, **kernel_params: Any) -> Any:
+    """Unbiased estimate of ``Var[MMD^2_u]``, the variance of the ``"unbiased"`` estimator (n, m >= 4).
+
+    Derivation (ours, exact for finite n and m; Hoeffding 1948 for U-statistics).  Write
+    ``MMD^2_u = A + B - 2C`` with ``A = U-stat of k(x, x')``, ``B`` likewise for y, and
+    ``C = mean_{ij} k(x_i, y_j)``.  Then
+
+    ``Var A = 4(n-2)/(n(n-1)) z1x + 2/(n(n-1)) z2x``,
+    ``Var C = [(m-1) v10 + (n-1) v01 + v11] / (nm)``, ``Cov(A, C) = 2 ex / n``, ``Cov(B, C) = 2 ey / m``,
+
+    with ``z1x = Var E[k(X,X')|X]``, ``z2x = Var k(X,X')``, ``v10 = Var E[k(X,Y)|X]``,
+    ``v01 = Var E[k(X,Y)|Y]``, ``v11 = Var k(X,Y)``, ``ex = Cov(E[k(X,X')|X], E[k(X,Y)|X])``.
+    Each moment is replaced by its U-statistic over distinct indices (e.g. ``(E k(X,X'))^2`` by
+    the mean of ``Kxx_ij Kxx_kl`` over distinct ``i, j, k, l``), computed from row sums and
+    squared sums of the Gram tiles, so the result is an unbiased estimate of the variance
+    (it can be negative for very small samples).  It agrees in expectation with the unbiased
+    estimator of Sutherland et al. (ICLR 2017, eq. 5, which needs n = m) and reduces to
+    ``4 z1 / n`` at leading order (Gretton et al. 2012, Serfling 5.5).
+    """
+    bs = _check_block(block_size)
+    k, xt, yt, as_t = _setup(x, y, kernel, kernel_params, min_n=4)
+    n, m = xt.shape[0], yt.shape[0]
+    X = _gram_stats(k, xt, None, bs, drop_diag=True, want_rows=True, want_sq=True)
+    Y = _gram_stats(k, yt, None, bs, drop_diag=True, want_rows=True, want_sq=True)
+    XY = _gram_stats(k, xt, yt, bs, drop_diag=False, want_rows=True, want_sq=True)
+
+    def one_sample(s: _Stats, N: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        S, Q, rr = s.total, s.sq, (s.rows * s.rows).sum()
+        mean_h = S / (N * (N - 1))
+        mean_h2 = Q / (N * (N - 1))
+        e_3 = (rr - Q) / (N * (N - 1) * (N - 2))                         # E h(X1,X2) h(X1,X3)
+        e_4 = (S * S - 4 * rr + 2 * Q) / (N * (N - 1) * (N - 2) * (N - 3))  # (E h)^2
+        z1 = e_3 - e_4
+        z2 = mean_h2 - e_4
+        var = 4 * (N - 2) / (N * (N - 1)) * z1 + 2 / (N * (N - 1)) * z2
+        return var, mean_h, S
+
+    var_a, _, Sx = one_sample(X, n)
+    var_b, _, Sy = one_sample(Y, m)
+    T, P = XY.total, XY.sq
+    aa, bb = (XY.rows * XY.rows).sum(), (XY.cols * XY.cols).sum()
+    ek2 = (T * T - aa - bb + P) / (n * (n - 1) * m * (m - 1))            # (E k(X,Y))^2
+    v11 = P / (n * m) - ek2
+    v10 = (aa - P) / (n * m * (m - 1)) - ek2
+    v01 = (bb - P) / (m * n * (n - 1)) - ek2
+    var_c = ((m - 1) * v10 + (n - 1) * v01 + v11) / (n * m)
+    # Cov(E[h(X,X')|X], E[k(X,Y)|X]) = E[h(X1,X2) k(X1,Y)] - E h E k
+    ex = (X.rows * XY.rows).sum() / (n * (n - 1) * m) - (Sx * T - 2 * (X.rows * XY.rows).sum()) / (
+        n * (n - 1) * (n - 2) * m)
+    ey = (Y.rows * XY.cols).sum() / (m * (m - 1) * n) - (Sy * T - 2 * (Y.rows * XY.cols).sum()) / (
+        m * (m - 1) * (m - 2) * n)
+    var = var_a + var_b + 4 * var_c - 4 * (2 * ex / n) - 4 * (2 * ey / m)
+    return to_output(var.to(xt.dtype), as_t)
+
+
+def mmd_witness(t: ArrayLike, x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussian",
+                block_size: int | None = None, **kernel_params: Any) -> Any:
+    """Empirical MMD witness ``f(t) = mean_j k(t, x_j) - mean_j k(t, y_j)`` at points ``t`` (C18).
+
+    ``f`` is the unnormalised maximiser of ``E_P f - E_Q f`` over the RKHS unit ball for the
+    empirical measures: ``f / ||f||_H`` attains the biased MMD (Gretton et al. 2012, Lemma 4 and
+    Sec. 2.3).  Differentiable in ``t`` (and in ``x``, ``y``) for torch input; used by the
+    MMD-GAN witness gradient penalty (C23).  Median bandwidths are resolved on the pooled
+    ``(x, y)``; a feature map is applied to ``t``, ``x`` and ``y``.  Returns shape ``(len(t),)``.
+    """
+    bs = _check_block(block_size)
+    as_t = is_torch(t, x, y)
+    tt, xt, yt = common_tensors((t, "t"), (x, "x"), (y, "y"))
+    tt = as_samples(tt, "t")
+    xt = as_samples(xt, "x")
+    yt = as_samples(yt, "y")
+    check_same_dim(xt, yt)
+    check_same_dim(tt, xt, "t", "x")
+    k0 = _kernels.get(kernel, **kernel_params)
+    if isinstance(k0, _kernels.FeatureKernel):
+        tt = k0.features(tt, "t")
+        k, xt, yt = k0.prepare(xt, yt)
+    else:
+        k, xt, yt = k0.prepare(xt, yt)
+    out = []
+    for i in range(0, tt.shape[0], bs):
+        ti = tt[i:i + bs]
+        fx = _gram_stats(k, ti, xt, bs, drop_diag=False, want_rows=True).rows
+        fy = _gram_stats(k, ti, yt, bs, drop_diag=False, want_rows=True).rows
+        out.append(fx / xt.shape[0] - fy / yt.shape[0])
+    return to_output(torch.cat(out).to(tt.dtype), as_t)
+
+
+# --------------------------------------------------------------------------------------------
+# permutation test
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MMDTestResult:
+    """Result of :func:`mmd_test`.
+
+    ``statistic``: the observed MMD^2 estimate; ``p_value = (1 + #{null >= statistic}) /
+    (1 + n_permutations)``; ``null``: the statistic under each random relabelling.
+    """
+
+    statistic: float
+    p_value: float
+    null: np.ndarray
+    n_permutations: int
+    estimator: str
+
+
+def mmd_test(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussian",
+             n_permutations: int = 1000, seed: int = 0, estimator: str = "unbiased",
+             block_size: int | None = None, **kernel_params: Any) -> MMDTestResult:
+    """Permutation two-sample test of ``H0: P = Q`` with an MMD^2 statistic (Gretton et al. 2012, Sec. 5).
+
+    The pooled sample ``z = (x, y)`` is relabelled ``n_permutations`` times by uniformly random
+    permutations drawn from ``torch.Generator().manual_seed(seed)``; each relabelling's
+    statistic is ``s^T K s / (n(n-1)) + (1-s)^T K (1-s) / (m(m-1)) - 2 s^T K (1-s) / (nm)`` with
+    ``s`` the indicator of the first group and ``K`` the pooled Gram matrix with zero diagonal
+    (unbiased; the biased statistic keeps the diagonal and divides by n^2, m^2).  ``K`` is
+    processed in row tiles (memory ``O(block_size (n + m) + (n + m) n_permutations)``).  The
+    p-value ``(1 + #{null >= observed}) / (1 + B)`` is valid (type-I error <= alpha) for any B.
+    A median bandwidth is resolved once on the pooled sample (it is permutation invariant).
+    """
+    check_choice(estimator, "estimator", ("biased", "unbiased"))
+    if isinstance(n_permutations, bool) or int(n_permutations) != n_permutations or n_permutations < 1:
+        raise ValueError(f"n_permutations: must be a positive integer, got {n_permutations!r}")
+    if isinstance(seed, bool) or int(seed) != seed:
+        raise ValueError(f"seed: must be an integer, got {seed!r}")
+    B = int(n_permutations)
+    bs = _check_block(block_size)
+    with torch.no_grad():
+        k, xt, yt, _ = _setup(x, y, kernel, kernel_params, min_n=2 if estimator == "unbiased" else 1)
+        n, m = xt.shape[0], yt.shape[0]
+        N = n + m
+        z = torch.cat([xt, yt], 0)
+        gen = torch.Generator().manual_seed(int(seed))
+        S = torch.zeros(N, B + 1, dtype=torch.float64)
+        S[:n, 0] = 1.0  # column 0: the observed labelling
+        for b in range(1, B + 1):
+            S[torch.randperm(N, generator=gen)[:n], b] = 1.0
+        S = S.to(z.device)
+        u = torch.zeros(B + 1, dtype=torch.float64, device=z.device)
+        r = torch.zeros(N, dtype=torch.float64, device=z.device)
+        rb = max(1, min(bs, (1 << 24) // N))  # row tile: at most ~16M kernel entries at a time
+        for i in range(0, N, rb):
+            Kb = k._gram(z[i:i + rb], z).double()
+            if estimator == "unbiased":
+                idx = torch.arange(Kb.shape[0], device=z.device)
+                Kb[idx, i + idx] = 0.0
+            u += (S[i:i + rb] * (Kb @ S)).sum(0)
+            r[i:i + rb] = Kb.sum(1)
+        t = r.sum()
+        v = S.T @ r
+        sxx, syy, sxy = u, t - 2 * v + u, v - u
+        if estimator == "unbiased":
+            stats = sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2 * sxy / (n * m)
+        else:
+            stats = sxx / n ** 2 + syy / m ** 2 - 2 * sxy / (n * m)
+        stats = stats.cpu().numpy()
+    obs, null = float(stats[0]), stats[1:]
+    tol = 1e-12 * max(1.0, float(np.abs(stats).max()))  # relabellings equal to the observed one tie
+    p = (1.0 + float(np.sum(null >= obs - tol))) / (1.0 + B)
+    return MMDTestResult(statistic=obs, p_value=p, null=null, n_permutations=B, estimator=estimator)

@@ -1,3 +1,449 @@
-"""(being written)"""
+"""Variational (critic-based) lower bounds on divergences, and estimators that optimise them.
 
-__all__: list[str] = []
+Every bound here has the form ``sup_T  E_P[a(T(X))] - E_Q[b(T(Y))]`` over critics T, and any
+fixed critic gives a lower bound.  The *estimators* train a critic on one half of the samples
+(seeded, bounded number of steps, no global RNG) and report the bound evaluated on the other,
+held-out half, with its Monte Carlo standard error.  They optimise a critic for one estimate;
+they are not GAN training.
+
+Bounds (natural logarithms):
+
+* f-GAN / Fenchel dual (C10; Nowozin, Cseke & Tomioka 2016, eq. 4 and 6):
+  ``D_f(P || Q) >= E_P[g_f(V(X))] - E_Q[f*(g_f(V(Y)))]`` for any ``V: R^d -> R``, where
+  ``g_f`` is the registry entry's output activation into ``dom f*``; equality at
+  ``T = g_f(V) = f'(p/q)``.  Registry: :func:`divergences.fdiv.get`.
+* Donsker-Varadhan (KL): ``KL(P || Q) >= E_P[T] - log E_Q[e^T]``; NWJ (Nguyen, Wainwright &
+  Jordan 2010; the f-GAN bound of ``kl``): ``KL >= E_P[T] - E_Q[e^(T-1)]``.  For the same T,
+  DV >= NWJ since ``log z <= z/e`` (equality iff ``E_Q e^T = e``).
+* Classifier JSD (C02, C03, C11): for a discriminator ``D = sigmoid(V)``,
+  ``JSD(P, Q) >= 1/2 (E_P log D + E_Q log(1 - D)) + log 2`` (the GAN objective at D,
+  rescaled: ``E_P log D + E_Q log(1-D) <= 2 JSD - log 4``), equality at ``D* = p/(p+q)``.
+  This is the ``gan`` f-GAN bound with ``T = log D``: substituting ``S <- log S`` in the
+  Fenchel bound recovers the GAN objective (C11).
+* Kantorovich-Rubinstein dual (C13): ``W1(P, Q) = sup_{||f||_Lip <= 1} E_P f - E_Q f``; a
+  critic that is 1-Lipschitz gives a lower bound.
+
+Bias of the estimators: the held-out value of a *fixed* critic is an unbiased estimate of a
+quantity <= the divergence (so in expectation the estimate is a lower bound, up to its Monte
+Carlo error); training on the evaluation samples instead (``holdout=0``) overfits and biases
+the estimate upwards.  Limited capacity and steps bias it downwards.  The DV bound is not an
+average (log of a mean), so its held-out value is also biased by O(1/m) (Jensen).  For
+``wasserstein_dual`` the Lipschitz constraint is only approximate (penalty, clipping or power
+iteration): see its docstring for what the estimate means.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import fdiv as _fdiv
+from ._arrays import ArrayLike, common_tensors, is_torch, to_output
+from ._validation import as_samples, check_choice, check_positive, check_same_dim
+from .critics import gradient_norm_max, mlp_critic
+
+__all__ = [
+    "VariationalEstimate",
+    "variational_bound",
+    "donsker_varadhan_bound",
+    "nwj_bound",
+    "gan_objective_bound",
+    "variational_f_divergence",
+    "donsker_varadhan",
+    "nwj",
+    "classifier_jsd",
+    "wasserstein_dual",
+]
+
+Critic = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class VariationalEstimate:
+    """Result of a critic-based estimator.
+
+    estimate: the bound evaluated on held-out samples at the trained critic (float).
+    stderr: its Monte Carlo standard error (delta method for DV), from the held-out samples.
+    trace: the bound on the training minibatch at every optimisation step (numpy, 1-D).
+    critic: the trained critic ``nn.Module`` (raw output V, before any activation).
+    lipschitz: for ``wasserstein_dual`` only: ``max ||grad f||`` over the held-out samples and
+        their interpolates (C14, a lower bound on the critic's Lipschitz constant); else None.
+    """
+
+    estimate: float
+    stderr: float
+    trace: np.ndarray
+    critic: nn.Module
+    lipschitz: float | None = None
+
+
+# ----------------------------------------------------------------------------- bounds at a critic
+def _scores(critic: Critic, x: torch.Tensor, name: str) -> torch.Tensor:
+    out = critic(x)
+    if not isinstance(out, torch.Tensor):
+        raise ValueError(f"critic: must return a torch tensor, got {type(out).__name__}")
+    if out.ndim == 2 and out.shape[1] == 1:
+        out = out[:, 0]
+    if out.shape != (x.shape[0],):
+        raise ValueError(f"critic: must map {name} of shape {tuple(x.shape)} to ({x.shape[0]},) or "
+                         f"({x.shape[0]}, 1), got {tuple(out.shape)}")
+    return out
+
+
+def _samples(x: ArrayLike, y: ArrayLike, min_n: int = 1) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    as_torch = is_torch(x, y)
+    xt, yt = common_tensors((x, "x"), (y, "y"))
+    xt, yt = as_samples(xt, "x", min_n=min_n), as_samples(yt, "y", min_n=min_n)
+    check_same_dim(xt, yt)
+    return xt, yt, as_torch
+
+
+def _fgan_terms(entry: _fdiv.FDivergence, vp: torch.Tensor, vq: torch.Tensor,
+                activation: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    tp = entry.activation(vp) if activation else vp
+    tq = entry.activation(vq) if activation else vq
+    return tp, entry.conjugate(tq)
+
+
+def _mean_se(a: torch.Tensor, b: torch.Tensor) -> float:
+    """SE of ``mean(a) - mean(b)`` for independent samples."""
+    va = float(a.detach().double().var()) if a.numel() > 1 else 0.0
+    vb = float(b.detach().double().var()) if b.numel() > 1 else 0.0
+    return math.sqrt(va / a.numel() + vb / b.numel())
+
+
+def _finish(value: torch.Tensor, se: float, as_torch: bool, return_stderr: bool) -> Any:
+    if not bool(torch.isfinite(value)):
+        raise ValueError("critic: the bound is not finite (critic values outside the domain of f*?); "
+                         "use activation=True to map the critic output into dom f*")
+    out = to_output(value, as_torch)
+    return (out, se) if return_stderr else out
+
+
+def variational_bound(x: ArrayLike, y: ArrayLike, name: str, critic: Critic, *, activation: bool = True,
+                      return_stderr: bool = False, **params: float) -> Any:
+    """f-GAN lower bound at a given critic: ``E_P[T(X)] - E_Q[f*(T(Y))] <= D_f(P || Q)`` (C10).
+
+    ``T = g_f(critic(x))`` with the registry activation ``g_f`` when ``activation=True``;
+    with ``activation=False`` the critic's output is used as T directly (e.g. to plug in the
+    optimal critic ``T* = f'(p/q)``, which makes the bound equal ``D_f`` up to Monte Carlo
+    error).  ``name``/``params`` select :func:`divergences.fdiv.get` ``(name, **params)``.
+    ``x ~ P`` (n, d), ``y ~ Q`` (m, d); ``critic`` maps an (n, d) tensor to (n,) or (n, 1).
+    Returns the value (torch in -> tensor, differentiable; numpy in -> float) and, with
+    ``return_stderr=True``, also its standard error ``sqrt(var(T(X))/n + var(f*(T(Y)))/m)``.
+    A critic value outside ``dom f*`` gives ``f* = +inf`` and raises ``ValueError``.
+    """
+    entry = _fdiv.get(name, **params)
+    xt, yt, as_torch = _samples(x, y)
+    a, b = _fgan_terms(entry, _scores(critic, xt, "x"), _scores(critic, yt, "y"), activation)
+    return _finish(a.mean() - b.mean(), _mean_se(a, b), as_torch, return_stderr)
+
+
+def _dv_value(tp: torch.Tensor, tq: torch.Tensor) -> tuple[torch.Tensor, float]:
+    m = tq.shape[0]
+    val = tp.mean() - (torch.logsumexp(tq, 0) - math.log(m))
+    w = torch.exp(tq - tq.max()).detach().double()  # delta method: var(e^T)/(m (E e^T)^2)
+    se = math.sqrt(float(tp.detach().double().var()) / tp.numel() + float((w / w.mean()).var()) / m) \
+        if tp.numel() > 1 and m > 1 else 0.0
+    return val, se
+
+
+def donsker_varadhan_bound(x: ArrayLike, y: ArrayLike, critic: Critic, *, return_stderr: bool = False) -> Any:
+    """Donsker-Varadhan bound ``KL(P || Q) >= E_P[T] - log E_Q[e^T]`` at critic ``T``.
+
+    Tight at ``T = log(p/q) + c`` for any constant c.  ``log E_Q e^T`` is computed with a
+    log-sum-exp.  Standard error by the delta method.  Returns as :func:`variational_bound`.
+    """
+    xt, yt, as_torch = _samples(x, y)
+    val, se = _dv_value(_scores(critic, xt, "x"), _scores(critic, yt, "y"))
+    return _finish(val, se, as_torch, return_stderr)
+
+
+def nwj_bound(x: ArrayLike, y: ArrayLike, critic: Critic, *, return_stderr: bool = False) -> Any:
+    """NWJ bound ``KL(P || Q) >= E_P[T] - E_Q[e^(T - 1)]`` at critic ``T`` (tight at
+    ``T = 1 + log(p/q)``): the f-GAN bound of ``kl`` (``f*(t) = e^(t-1)``, C11)."""
+    return variational_bound(x, y, "kl", critic, activation=False, return_stderr=return_stderr)
+
+
+def gan_objective_bound(x: ArrayLike, y: ArrayLike, discriminator: Critic, *,
+                        return_stderr: bool = False) -> Any:
+    """``1/2 (E_P log D(X) + E_Q log(1 - D(Y))) + log 2 <= JSD(P, Q)`` for ``D = sigmoid(V)``,
+    ``discriminator`` returning the logit V (C02/C03).  Computed with log-sigmoids (stable)."""
+    xt, yt, as_torch = _samples(x, y)
+    a = -F.softplus(-_scores(discriminator, xt, "x"))   # log D(x)
+    b = F.softplus(_scores(discriminator, yt, "y"))     # -log(1 - D(y))
+    val = 0.5 * (a.mean() - b.mean()) + math.log(2.0)
+    return _finish(val, 0.5 * _mean_se(a, b), as_torch, return_stderr)
+
+
+# ----------------------------------------------------------------------------- training
+def _split(t: torch.Tensor, holdout: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    n = t.shape[0]
+    if holdout == 0:
+        return t, t
+    perm = torch.randperm(n, generator=gen).to(t.device)
+    n_eval = int(round(holdout * n))
+    if n_eval < 2 or n - n_eval < 1:
+        raise ValueError(f"holdout: {holdout} leaves too few samples to train ({n - n_eval}) or "
+                         f"evaluate ({n_eval}) from {n}; need n_eval >= 2 and n_train >= 1")
+    return t[perm[n_eval:]], t[perm[:n_eval]]
+
+
+def _check_training_args(steps: int, lr: float, batch_size: int | None, holdout: float) -> None:
+    if isinstance(steps, bool) or int(steps) != steps or steps < 1:
+        raise ValueError(f"steps: must be a positive integer, got {steps!r}")
+    check_positive(lr, "lr")
+    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+        raise ValueError(f"batch_size: must be a positive integer or None, got {batch_size!r}")
+    if not (0 <= float(holdout) < 1):
+        raise ValueError(f"holdout: must be in [0, 1), got {holdout!r}")
+
+
+def _prepare_training(x: ArrayLike, y: ArrayLike, critic: nn.Module | None, seed: int, hidden: tuple[int, ...],
+                      holdout: float, spectral_norm: bool = False
+                      ) -> tuple[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Generator]:
+    xt, yt, _ = _samples(x, y, min_n=2)
+    if critic is None:
+        critic = mlp_critic(xt.shape[1], hidden, spectral_norm=spectral_norm, seed=seed,
+                            dtype=torch.float32, device=xt.device)
+    elif not isinstance(critic, nn.Module):
+        raise ValueError(f"critic: must be a torch.nn.Module (to be trained), got {type(critic).__name__}")
+    p = next(critic.parameters(), None)
+    if p is None:
+        raise ValueError("critic: has no parameters to train")
+    xt = xt.detach().to(device=p.device, dtype=p.dtype)
+    yt = yt.detach().to(device=p.device, dtype=p.dtype)
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    x_tr, x_ev = _split(xt, holdout, gen)
+    y_tr, y_ev = _split(yt, holdout, gen)
+    return critic, x_tr, x_ev, y_tr, y_ev, gen
+
+
+def _batch(t: torch.Tensor, batch_size: int | None, gen: torch.Generator) -> torch.Tensor:
+    if batch_size is None or batch_size >= t.shape[0]:
+        return t
+    idx = torch.randint(0, t.shape[0], (int(batch_size),), generator=gen).to(t.device)
+    return t[idx]
+
+
+def _train(critic: nn.Module, x_tr: torch.Tensor, y_tr: torch.Tensor,
+           objective: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+           steps: int, optimizer: torch.optim.Optimizer, batch_size: int | None, gen: torch.Generator,
+           progress: bool | None, desc: str, after_step: Callable[[], None] | None = None) -> np.ndarray:
+    """Maximise ``objective(xb, yb)[0]`` by gradient ascent; record ``objective[1]`` (the bound)."""
+    from tqdm.auto import tqdm
+
+    show = steps >= 2000 if progress is None else bool(progress)
+    trace = np.empty(int(steps))
+    critic.train()
+    for s in tqdm(range(int(steps)), desc=desc, disable=not show, leave=False):
+        xb, yb = _batch(x_tr, batch_size, gen), _batch(y_tr, batch_size, gen)
+        target, bound = objective(xb, yb)
+        optimizer.zero_grad(set_to_none=True)
+        (-target).backward()
+        optimizer.step()
+        if after_step is not None:
+            after_step()
+        trace[s] = float(bound.detach())
+    critic.eval()
+    return trace
+
+
+def variational_f_divergence(x: ArrayLike, y: ArrayLike, name: str, critic: nn.Module | None = None, *,
+                             steps: int = 1000, lr: float = 1e-3, batch_size: int | None = 256,
+                             holdout: float = 0.5, hidden: tuple[int, ...] = (64, 64), seed: int = 0,
+                             progress: bool | None = None, **params: float) -> VariationalEstimate:
+    """f-GAN estimate of ``D_f(P || Q)``: train V to maximise the Fenchel bound (C10).
+
+    ``max_V E_P[g_f(V(X))] - E_Q[f*(g_f(V(Y)))]`` (Nowozin et al. 2016, eq. 6) with Adam
+    (``lr``, ``steps``, minibatches of ``batch_size`` drawn with replacement, ``None`` = full
+    batch) on a ``1 - holdout`` share of each sample; the returned ``estimate`` is the bound on
+    the held-out share (see the module docstring for its bias), ``trace`` the training-batch
+    bound per step.  ``critic``: an ``nn.Module`` ``R^d -> R`` (default: a seeded
+    :func:`divergences.critics.mlp_critic` with widths ``hidden``).  ``name``/``params``:
+    registry entry (:func:`divergences.fdiv.get`).  ``seed`` fixes the split, the batches and
+    the default critic.  A tqdm progress bar shows when ``progress`` (default: steps >= 2000).
+    """
+    entry = _fdiv.get(name, **params)
+    _check_training_args(steps, lr, batch_size, holdout)
+    critic, x_tr, x_ev, y_tr, y_ev, gen = _prepare_training(x, y, critic, seed, hidden, holdout)
+
+    def objective(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        a, b = _fgan_terms(entry, _scores(critic, xb, "x"), _scores(critic, yb, "y"), True)
+        val = a.mean() - b.mean()
+        return val, val
+
+    opt = torch.optim.Adam(critic.parameters(), lr=float(lr))
+    trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress, f"f-GAN {name}")
+    with torch.no_grad():
+        a, b = _fgan_terms(entry, _scores(critic, x_ev, "x"), _scores(critic, y_ev, "y"), True)
+    return VariationalEstimate(float(a.mean() - b.mean()), _mean_se(a, b), trace, critic)
+
+
+def _kl_estimator(x: ArrayLike, y: ArrayLike, critic: nn.Module | None, kind: str, steps: int, lr: float,
+                  batch_size: int | None, holdout: float, hidden: tuple[int, ...], seed: int,
+                  progress: bool | None) -> VariationalEstimate:
+    _check_training_args(steps, lr, batch_size, holdout)
+    critic, x_tr, x_ev, y_tr, y_ev, gen = _prepare_training(x, y, critic, seed, hidden, holdout)
+
+    def value(tp: torch.Tensor, tq: torch.Tensor) -> tuple[torch.Tensor, float]:
+        if kind == "dv":
+            return _dv_value(tp, tq)
+        a, b = tp, torch.exp(tq - 1.0)
+        return a.mean() - b.mean(), _mean_se(a, b)
+
+    def objective(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        val, _ = value(_scores(critic, xb, "x"), _scores(critic, yb, "y"))
+        return val, val
+
+    opt = torch.optim.Adam(critic.parameters(), lr=float(lr))
+    trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress, kind.upper())
+    with torch.no_grad():
+        val, se = value(_scores(critic, x_ev, "x"), _scores(critic, y_ev, "y"))
+    return VariationalEstimate(float(val), se, trace, critic)
+
+
+def donsker_varadhan(x: ArrayLike, y: ArrayLike, critic: nn.Module | None = None, *, steps: int = 1000,
+                     lr: float = 1e-3, batch_size: int | None = 256, holdout: float = 0.5,
+                     hidden: tuple[int, ...] = (64, 64), seed: int = 0,
+                     progress: bool | None = None) -> VariationalEstimate:
+    """Estimate ``KL(P || Q)`` by maximising the Donsker-Varadhan bound
+    ``E_P[T] - log E_Q[e^T]`` over a critic (MINE-style; Belghazi et al. 2018, eq. 10).
+    Minibatch gradients of the log-mean term are biased (Jensen); the held-out value is the
+    estimate.  Arguments as :func:`variational_f_divergence`."""
+    return _kl_estimator(x, y, critic, "dv", steps, lr, batch_size, holdout, hidden, seed, progress)
+
+
+def nwj(x: ArrayLike, y: ArrayLike, critic: nn.Module | None = None, *, steps: int = 1000, lr: float = 1e-3,
+        batch_size: int | None = 256, holdout: float = 0.5, hidden: tuple[int, ...] = (64, 64),
+        seed: int = 0, progress: bool | None = None) -> VariationalEstimate:
+    """Estimate ``KL(P || Q)`` by maximising the NWJ bound ``E_P[T] - E_Q[e^(T-1)]`` (Nguyen,
+    Wainwright & Jordan 2010; the f-GAN ``kl`` bound with identity activation).  Arguments as
+    :func:`variational_f_divergence`."""
+    return _kl_estimator(x, y, critic, "nwj", steps, lr, batch_size, holdout, hidden, seed, progress)
+
+
+def classifier_jsd(x: ArrayLike, y: ArrayLike, critic: nn.Module | None = None, *, steps: int = 1000,
+                   lr: float = 1e-3, batch_size: int | None = 256, holdout: float = 0.5,
+                   hidden: tuple[int, ...] = (64, 64), seed: int = 0,
+                   progress: bool | None = None) -> VariationalEstimate:
+    """Classifier (optimal-discriminator) estimate of ``JSD(P, Q)`` (1/2 convention, <= log 2).
+
+    Trains a logistic discriminator ``D = sigmoid(V)`` by maximising the class-balanced GAN
+    objective ``mean_P log D + mean_Q log(1 - D)`` (balanced means, so the optimum is
+    ``D* = p/(p+q)`` even when n != m; C02), then reports on held-out samples
+    ``JSD_hat = 1/2 (mean_P log D + mean_Q log(1 - D)) + log 2`` (C03: at D* the objective is
+    ``2 JSD - log 4``).  Bias: for a fixed D the held-out value is an unbiased estimate of a
+    lower bound on JSD; an imperfect classifier biases it down (it can even be slightly
+    negative when P = Q), overfitting is kept out by the held-out split.  With disjoint
+    supports a perfect classifier exists and the estimate approaches ``log 2`` (C05).
+    ``trace`` holds the training-batch JSD bound per step.  Arguments as
+    :func:`variational_f_divergence`.
+    """
+    _check_training_args(steps, lr, batch_size, holdout)
+    critic, x_tr, x_ev, y_tr, y_ev, gen = _prepare_training(x, y, critic, seed, hidden, holdout)
+
+    def terms(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return -F.softplus(-_scores(critic, xb, "x")), F.softplus(_scores(critic, yb, "y"))
+
+    def objective(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        a, b = terms(xb, yb)
+        val = 0.5 * (a.mean() - b.mean()) + math.log(2.0)
+        return val, val
+
+    opt = torch.optim.Adam(critic.parameters(), lr=float(lr))
+    trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress, "classifier JSD")
+    with torch.no_grad():
+        a, b = terms(x_ev, y_ev)
+    est = 0.5 * float(a.mean() - b.mean()) + math.log(2.0)
+    return VariationalEstimate(est, 0.5 * _mean_se(a, b), trace, critic)
+
+
+def wasserstein_dual(x: ArrayLike, y: ArrayLike, lipschitz: str = "gp", critic: nn.Module | None = None, *,
+                     steps: int = 1000, lr: float | None = None, batch_size: int | None = 256,
+                     holdout: float = 0.5, hidden: tuple[int, ...] = (64, 64), seed: int = 0,
+                     gp_weight: float = 10.0, clip: float = 0.01,
+                     progress: bool | None = None) -> VariationalEstimate:
+    """Kantorovich-Rubinstein dual estimate of ``W1(P, Q) = sup_{||f||_Lip <= 1} E_P f - E_Q f``
+    (C13; WGAN, Arjovsky et al. 2017) with a neural critic ``f``.
+
+    ``lipschitz`` selects how ``||f||_Lip <= 1`` is (approximately) enforced:
+
+    * ``"gp"`` (C16; Gulrajani et al. 2017): maximise
+      ``E_P f - E_Q f - gp_weight * E[(||grad f(X~)|| - 1)^2]``, ``X~ = eps X + (1-eps) Y``,
+      ``eps ~ U[0, 1]`` per pair; Adam(``lr`` default 1e-3, betas (0.5, 0.9); the paper's
+      1e-4 suits long GAN training, not a one-off estimate).  Soft constraint: the critic
+      can be slightly steeper than 1, so the estimate can exceed W1 slightly.
+    * ``"sn"`` (C17; Miyato et al. 2018): spectrally normalised linear layers and 1-Lipschitz
+      activations, so ``||f||_Lip <= 1`` up to the power-iteration error: a lower bound on W1.
+      Adam(lr=1e-3, betas (0.5, 0.9)) by default.  Requires the default critic.
+    * ``"clip"`` (C15; Arjovsky et al. 2017): weights clipped to ``[-clip, clip]`` after each
+      RMSProp step (default ``lr`` 5e-5 as in the paper; larger values converge faster).  The
+      clipped critic is K-Lipschitz for an unknown K, so the reported estimate is
+      ``(E_P f - E_Q f) / lipschitz`` with ``lipschitz`` the largest gradient norm seen on the
+      held-out samples and their interpolates (C14); the raw difference is ``estimate *
+      lipschitz``.
+
+    ``estimate`` (``"gp"``/``"sn"``): held-out ``mean_P f - mean_Q f``; ``stderr`` its
+    standard error; ``trace``: the training-batch ``E_P f - E_Q f`` per step (penalty
+    excluded); ``lipschitz``: ``max ||grad f||`` on held-out points and interpolates (C14).
+    Other arguments as :func:`variational_f_divergence`.
+    """
+    check_choice(lipschitz, "lipschitz", ("gp", "clip", "sn"))
+    if lr is None:
+        lr = 5e-5 if lipschitz == "clip" else 1e-3
+    _check_training_args(steps, lr, batch_size, holdout)
+    check_positive(gp_weight, "gp_weight")
+    check_positive(clip, "clip")
+    if lipschitz == "sn" and critic is not None:
+        raise ValueError("critic: lipschitz='sn' builds its own spectrally normalised critic; pass critic=None")
+    critic, x_tr, x_ev, y_tr, y_ev, gen = _prepare_training(x, y, critic, seed, hidden, holdout,
+                                                            spectral_norm=(lipschitz == "sn"))
+    params = list(critic.parameters())
+
+    def penalty(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        k = min(xb.shape[0], yb.shape[0])
+        eps = torch.rand(k, 1, generator=gen).to(device=xb.device, dtype=xb.dtype)
+        xi = (eps * xb[:k] + (1 - eps) * yb[:k]).requires_grad_(True)
+        (g,) = torch.autograd.grad(_scores(critic, xi, "x").sum(), xi, create_graph=True)
+        return ((g.norm(dim=1) - 1.0) ** 2).mean()
+
+    def objective(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        gap = _scores(critic, xb, "x").mean() - _scores(critic, yb, "y").mean()
+        if lipschitz == "gp":
+            return gap - gp_weight * penalty(xb, yb), gap
+        return gap, gap
+
+    after: Callable[[], None] | None = None
+    if lipschitz == "clip":
+        opt: torch.optim.Optimizer = torch.optim.RMSprop(params, lr=float(lr))
+
+        def after() -> None:
+            with torch.no_grad():
+                for p in params:
+                    p.clamp_(-clip, clip)
+
+        after()
+    else:
+        opt = torch.optim.Adam(params, lr=float(lr), betas=(0.5, 0.9))
+    trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress,
+                   f"W1 dual ({lipschitz})", after)
+    k = min(x_ev.shape[0], y_ev.shape[0])
+    eps = torch.rand(k, 1, generator=gen).to(device=x_ev.device, dtype=x_ev.dtype)
+    pts = torch.cat([x_ev, y_ev, eps * x_ev[:k] + (1 - eps) * y_ev[:k]])
+    lip = gradient_norm_max(critic, pts)
+    with torch.no_grad():
+        a, b = _scores(critic, x_ev, "x"), _scores(critic, y_ev, "y")
+    est, se = float(a.mean() - b.mean()), _mean_se(a, b)
+    if lipschitz == "clip":
+        if lip <= 0:
+            raise ValueError("critic: the clipped critic is constant on the samples (zero gradient); "
+                             "increase steps or lr")
+        est, se = est / lip, se / lip
+    return VariationalEstimate(est, se, trace, critic, lip)

@@ -1,0 +1,523 @@
+"""DiracGAN (Mescheder, Geiger & Nowozin, ICML 2018): training dynamics through the real losses.
+
+Claims C24 (convergence of GAN / WGAN / WGAN-GP / R1 / R2 / consensus / instance noise),
+extended to MMD-GAN and the Scaled MMD (C21, C22).
+
+Setting.  Data ``P = delta_0``; generator ``G_theta(z) = theta (+ sigma z)`` with output
+``delta_theta``; linear critic ``D_psi(x) = psi x`` (for MMD methods ``phi_psi(x) = psi x`` is
+the feature map of a Gaussian kernel with bandwidth 1).  The unique equilibrium of every
+regularised method is ``(theta, psi) = (0, 0)``.
+
+One mechanism.  The losses are the ones the image GANs train with (:func:`gans.losses.build`),
+and every update goes through :mod:`gans.step`.  The vector field is
+``v(theta, psi) = -(dL_G/dtheta, dL_D/dpsi)`` from :func:`gans.step.joint_gradients`
+(autograd), plus ``-gamma grad(1/2 ||v||^2)`` for consensus optimisation.  Hand-derived
+fields exist only in the tests.
+
+Sign convention.  Our critic is large on *real* data; Mescheder et al.'s is large on *fake*
+data: ``psi_ours = -psi_Mescheder`` (the map ``psi -> -psi``).  Their objective
+``L = f(psi_M theta) + f(0)`` with ``f(t) = -log(1 + e^{-t})`` becomes our critic's value
+``E_P log sigmoid(D(x)) + E_Q log(1 - sigmoid(D(y))) = f(0) + f(-psi theta)``, the same ``f``
+with ``f'(0) = 1/2`` and ``f''(0) = -1/4 < 0``.  With ``f''(0) < 0`` instance noise adds
+``2 sigma^2 f''(0) = -sigma^2/2`` to the critic's diagonal of the Jacobian, so its eigenvalues
+have negative real parts (it converges); under the flipped convention the same formula would
+predict divergence, which is the pitfall this module's tests guard.  Trajectory plots in
+Mescheder's convention are ours mirrored in the theta axis.
+
+Instance noise.  Expectations over ``N(0, sigma^2)`` noise on real and generated samples are
+taken with a deterministic equal-weight quantile rule: ``n`` nodes ``e_i = Phi^{-1}((i - 1/2)/n)``,
+symmetrised and rescaled so that ``mean e_i = 0`` and ``mean e_i^2 = 1`` exactly (no seed).
+The Jacobian at (0, 0) depends on the noise only through its first two moments, so the
+eigenvalues are exact; away from (0, 0) the field is the ``n``-point rule (``n = 64``).
+
+Schemes (step size ``h``, the notebook's 0.2): ``simultaneous`` (both players step from the
+same point; consensus optimisation adds its term there), ``alternating_1`` and
+``alternating_5`` (one generator step first, then ``n_d`` critic steps, each with step ``h``),
+and ``continuous`` (the flow ``x' = v(x)`` integrated with ``scipy.integrate.solve_ivp``,
+DOP853, rtol 1e-9, sampled at ``t = h k``; WGAN's clipping is the projected flow that stops
+``psi`` on ``|psi| = c``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+import torch
+from scipy.integrate import solve_ivp
+from scipy.stats import norm
+from torch import nn
+
+from . import losses
+from .step import alternating_step, joint_gradients, simultaneous_step
+
+__all__ = [
+    "DiracGenerator", "DiracCritic", "DiracMethod", "DiracSystem", "default_methods", "method",
+    "noise_nodes", "SCHEMES", "METHOD_NAMES", "trajectory", "symbolic_objectives", "symbolic_field",
+    "symbolic_eigenvalues", "numeric_eigenvalues", "converged", "CONVERGENCE_RULE",
+]
+
+SCHEMES: tuple[str, ...] = ("simultaneous", "alternating_1", "alternating_5", "continuous")
+METHOD_NAMES: tuple[str, ...] = ("gan", "nsgan", "wgan", "wgan_gp", "consensus", "instance_noise", "r1", "r2",
+                                 "nsgan_r1", "mmd", "smmd")
+DTYPE = torch.float64
+
+
+# ---------------------------------------------------------------------------------------------
+# modules
+# ---------------------------------------------------------------------------------------------
+class DiracGenerator(nn.Module):
+    """``G_theta(z) = theta + noise_std * z``: output ``delta_theta`` (plus instance noise), shape ``(n, 1)``."""
+
+    def __init__(self, theta: float = 1.0, noise_std: float = 0.0) -> None:
+        super().__init__()
+        self.theta = nn.Parameter(torch.tensor([float(theta)], dtype=DTYPE))
+        self.noise_std = float(noise_std)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.theta + self.noise_std * z
+
+
+class DiracCritic(nn.Module):
+    """``D_psi(x) = psi x`` (a score per sample, or the 1-d feature ``phi_psi(x)`` for MMD), shape ``(n, 1)``."""
+
+    def __init__(self, psi: float = 1.0) -> None:
+        super().__init__()
+        self.psi = nn.Parameter(torch.tensor([float(psi)], dtype=DTYPE))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.psi * x
+
+
+def noise_nodes(n: int = 64) -> torch.Tensor:
+    """Equal-weight quantile nodes for ``N(0, 1)``: ``Phi^{-1}((i - 1/2)/n)``, symmetric, mean 0, mean square 1.
+
+    Shape ``(n, 1)``, float64; ``n`` must be even (the nodes come in pairs ``+-e``).
+    """
+    if not isinstance(n, int) or n < 2 or n % 2:
+        raise ValueError(f"n: expected an even integer >= 2, got {n!r}")
+    half = norm.ppf((np.arange(n // 2) + 0.5 + n // 2) / n)  # the positive half
+    e = np.concatenate([-half[::-1], half])
+    e = e / math.sqrt(np.mean(e ** 2))
+    return torch.tensor(e, dtype=DTYPE).reshape(n, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# methods
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DiracMethod:
+    """One training method on DiracGAN and its parameters (NaN/None where one does not apply).
+
+    ``gamma``: penalty weight (R1/R2 ``gamma/2 E||grad D||^2``; WGAN-GP ``gamma/2 (|grad D| - g0)^2``
+    with ``g0 = 1``, Mescheder's convention) or consensus weight; ``sigma``: instance-noise std;
+    ``clip``: WGAN clipping bound c; ``lam``: the SMMD lambda.
+    """
+
+    name: str
+    gamma: float | None = None
+    sigma: float | None = None
+    clip: float | None = None
+    lam: float | None = None
+    batch: int = 2
+    noise_points: int = 64
+
+    def __post_init__(self) -> None:
+        if self.name not in METHOD_NAMES:
+            raise ValueError(f"name: unknown DiracGAN method {self.name!r}; choose from {METHOD_NAMES}")
+        needs = {"wgan_gp": "gamma", "consensus": "gamma", "r1": "gamma", "r2": "gamma", "nsgan_r1": "gamma",
+                 "instance_noise": "sigma", "wgan": "clip", "smmd": "lam"}
+        if self.name in needs:
+            v = getattr(self, needs[self.name])
+            if v is None or not (float(v) >= 0 and math.isfinite(float(v))):
+                raise ValueError(f"{needs[self.name]}: method {self.name!r} needs a finite non-negative value, got {v!r}")
+        if self.batch < 2:
+            raise ValueError(f"batch: expected >= 2 (unbiased MMD needs two samples), got {self.batch}")
+
+    @property
+    def label(self) -> str:
+        """Short label with the parameter, e.g. ``r1 (gamma=0.3)``."""
+        for key, sym in (("gamma", "γ"), ("sigma", "σ"), ("clip", "c"), ("lam", "λ")):
+            v = getattr(self, key)
+            if v is not None:
+                return f"{self.name} ({sym}={v:g})"
+        return self.name
+
+    @property
+    def consensus(self) -> float:
+        """Consensus weight (0 unless the method is ``consensus``)."""
+        return float(self.gamma) if self.name == "consensus" else 0.0
+
+    @property
+    def noise_std(self) -> float:
+        return float(self.sigma) if self.name == "instance_noise" else 0.0
+
+    def loss_config(self) -> dict[str, Any]:
+        """The :func:`gans.losses.build` config of this method."""
+        gauss = {"name": "gaussian", "bandwidth": 1.0}
+        n = self.name
+        if n in ("gan", "consensus", "instance_noise"):
+            return {"name": "gan"}
+        if n == "nsgan":
+            return {"name": "nsgan"}
+        if n == "wgan":
+            return {"name": "wgan", "clip": float(self.clip)}
+        if n == "wgan_gp":
+            return {"name": "wgan_gp", "gamma": float(self.gamma), "center": 1.0, "half": True}
+        if n == "r1":
+            return {"name": "gan", "penalties": [{"name": "r1", "gamma": float(self.gamma)}]}
+        if n == "r2":
+            return {"name": "gan", "penalties": [{"name": "r2", "gamma": float(self.gamma)}]}
+        if n == "nsgan_r1":
+            return {"name": "nsgan", "penalties": [{"name": "r1", "gamma": float(self.gamma)}]}
+        if n == "mmd":
+            return {"name": "mmd", "kernel": gauss}
+        return {"name": "smmd", "kernel": gauss, "lam": float(self.lam)}
+
+
+def method(name: str, **params: Any) -> DiracMethod:
+    """A :class:`DiracMethod` with the notebook's defaults for parameters not given.
+
+    Defaults: wgan c = 1; wgan_gp gamma = 0.7 (g0 = 1); consensus gamma = 1; instance_noise
+    sigma = 0.7; r1, r2, nsgan_r1 gamma = 0.3; smmd lambda = 1.
+    """
+    defaults = {"wgan": {"clip": 1.0}, "wgan_gp": {"gamma": 0.7}, "consensus": {"gamma": 1.0},
+                "instance_noise": {"sigma": 0.7}, "r1": {"gamma": 0.3}, "r2": {"gamma": 0.3},
+                "nsgan_r1": {"gamma": 0.3}, "smmd": {"lam": 1.0}}
+    return DiracMethod(name, **{**defaults.get(name, {}), **params})
+
+
+def default_methods() -> list[DiracMethod]:
+    """The notebook's methods and settings, plus MMD and SMMD (C24, C21, C22)."""
+    return [method("gan"), method("nsgan"), method("wgan"), method("wgan_gp"), method("consensus"),
+            method("instance_noise"), method("r1", gamma=0.3), method("r1", gamma=1.0), method("r2"),
+            method("nsgan_r1"), method("mmd"), method("smmd")]
+
+
+# ---------------------------------------------------------------------------------------------
+# the system: modules + loss + batches, its vector field and trajectories
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class DiracSystem:
+    """DiracGAN for one method: modules, the :mod:`gans.losses` loss, fixed batches, the field."""
+
+    spec: DiracMethod
+    G: DiracGenerator = field(init=False)
+    D: DiracCritic = field(init=False)
+    loss: Any = field(init=False)
+    real: torch.Tensor = field(init=False)
+    z: torch.Tensor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.G = DiracGenerator(0.0, self.spec.noise_std)
+        self.D = DiracCritic(0.0)
+        self.loss = losses.build(self.spec.loss_config())
+        if self.spec.noise_std > 0:
+            self.z = noise_nodes(self.spec.noise_points)
+            self.real = self.spec.noise_std * self.z
+        else:
+            self.z = torch.zeros(self.spec.batch, 1, dtype=DTYPE)
+            self.real = torch.zeros(self.spec.batch, 1, dtype=DTYPE)
+
+    # -- the vector field ---------------------------------------------------------------------
+    @contextmanager
+    def _bound(self, x: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Temporarily make ``x[0:1]``, ``x[1:2]`` the modules' parameters (so autograd sees ``x``)."""
+        old_t, old_p = self.G._parameters["theta"], self.D._parameters["psi"]
+        t, p = x[0:1], x[1:2]
+        self.G._parameters["theta"], self.D._parameters["psi"] = t, p
+        try:
+            yield t, p
+        finally:
+            self.G._parameters["theta"], self.D._parameters["psi"] = old_t, old_p
+
+    def field(self, x: torch.Tensor | np.ndarray | tuple[float, float]) -> torch.Tensor:
+        """``v(theta, psi) = -(dL_G/dtheta, dL_D/dpsi)`` (minus ``gamma grad 1/2||v||^2`` for consensus).
+
+        From :func:`gans.step.joint_gradients` on the method's loss.  Differentiable in ``x``
+        when ``x`` requires grad (used for the Jacobian); otherwise returns a detached tensor.
+        No clipping here: WGAN's constraint acts in the update, not in the field.
+        """
+        x_in = torch.as_tensor(x, dtype=DTYPE)
+        if x_in.shape != (2,):
+            raise ValueError(f"x: expected (theta, psi) of shape (2,), got {tuple(x_in.shape)}")
+        differentiable = x_in.requires_grad
+        xv = x_in if differentiable else x_in.detach().clone().requires_grad_(True)
+        with self._bound(xv) as (t, p):
+            g, d, _ = joint_gradients(self.G, self.D, self.loss, self.real, self.z, create_graph=True)
+            v = -torch.cat([g[0].reshape(1), d[0].reshape(1)])
+            if self.spec.consensus > 0:
+                sq = 0.5 * (v ** 2).sum()
+                ct, cp = torch.autograd.grad(sq, [t, p], create_graph=True)
+                v = v - self.spec.consensus * torch.cat([ct.reshape(1), cp.reshape(1)])
+        return v if differentiable else v.detach()
+
+    def field_grid(self, thetas: np.ndarray, psis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Field components ``(U, V)`` on the grid ``meshgrid(thetas, psis)`` (rows: psi)."""
+        U = np.zeros((len(psis), len(thetas)))
+        V = np.zeros_like(U)
+        for i, p in enumerate(psis):
+            for j, t in enumerate(thetas):
+                U[i, j], V[i, j] = self.field(torch.tensor([t, p], dtype=DTYPE)).numpy()
+        return U, V
+
+    def jacobian(self, x: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+        """``dv/dx`` at ``x`` by ``torch.autograd.functional.jacobian`` (float64)."""
+        x0 = torch.tensor(x, dtype=DTYPE)
+        return torch.autograd.functional.jacobian(lambda y: self.field(y), x0, create_graph=False).numpy()
+
+    # -- discrete updates through gans.step -----------------------------------------------------
+    def _set(self, x: tuple[float, float]) -> None:
+        with torch.no_grad():
+            self.G.theta.fill_(float(x[0]))
+            self.D.psi.fill_(float(x[1]))
+
+    def _get(self) -> np.ndarray:
+        return np.array([self.G.theta.item(), self.D.psi.item()])
+
+    def _consensus_alternating(self, h: float, n_critic: int) -> None:
+        """Alternating consensus optimisation: the theta- then psi-component of the consensus field.
+
+        :func:`gans.step.alternating_step` has no consensus term; this applies Mescheder's
+        consensus field ``v - gamma grad 1/2||v||^2`` (computed with
+        :func:`gans.step.joint_gradients`) one player at a time, generator first.
+        """
+        v = self.field(torch.tensor(self._get()))
+        with torch.no_grad():
+            self.G.theta.add_(h * v[0])
+        for _ in range(n_critic):
+            v = self.field(torch.tensor(self._get()))
+            with torch.no_grad():
+                self.D.psi.add_(h * v[1])
+
+    def run(self, scheme: str, start: tuple[float, float] = (1.0, 1.0), h: float = 0.2,
+            steps: int = 500) -> np.ndarray:
+        """Trajectory ``(steps + 1, 2)`` of ``(theta, psi)`` from ``start`` (row 0) under ``scheme``.
+
+        Discrete schemes use SGD with learning rate ``h`` through :mod:`gans.step`
+        (``simultaneous_step``; ``alternating_step(n_critic=n_d, g_first=True)``) and the
+        loss's ``after_d_step`` (WGAN clipping).  ``continuous`` integrates the flow.
+        """
+        if scheme not in SCHEMES:
+            raise ValueError(f"scheme: expected one of {SCHEMES}, got {scheme!r}")
+        if not (h > 0 and math.isfinite(h)):
+            raise ValueError(f"h: expected a positive step size, got {h!r}")
+        if not (isinstance(steps, int) and steps >= 1):
+            raise ValueError(f"steps: expected a positive integer, got {steps!r}")
+        if scheme == "continuous":
+            return self._flow(start, h, steps)
+        self._set(start)
+        opt_g = torch.optim.SGD(self.G.parameters(), lr=h)
+        opt_d = torch.optim.SGD(self.D.parameters(), lr=h)
+        out = np.empty((steps + 1, 2))
+        out[0] = self._get()
+        for k in range(1, steps + 1):
+            if scheme == "simultaneous":
+                simultaneous_step(self.G, self.D, self.loss, opt_g, opt_d, self.real, self.z,
+                                  consensus_gamma=self.spec.consensus)
+            else:
+                n_d = int(scheme.split("_")[1])
+                if self.spec.consensus > 0:
+                    self._consensus_alternating(h, n_d)
+                else:
+                    alternating_step(self.G, self.D, self.loss, opt_g, opt_d, lambda: self.real, lambda: self.z,
+                                     n_critic=n_d, g_first=True)
+            out[k] = self._get()
+            if not np.all(np.isfinite(out[k])):
+                out[k:] = np.nan
+                break
+        return out
+
+    def _flow(self, start: tuple[float, float], h: float, steps: int) -> np.ndarray:
+        clip = self.spec.clip if self.spec.name == "wgan" else None
+
+        def rhs(_t: float, y: np.ndarray) -> np.ndarray:
+            v = self.field(torch.tensor(y, dtype=DTYPE)).numpy()
+            if clip is not None and abs(y[1]) >= clip and v[1] * np.sign(y[1]) > 0:
+                v[1] = 0.0  # projected flow on the clipping boundary
+            return v
+
+        y0 = np.array(start, dtype=float)
+        if clip is not None:
+            y0[1] = np.clip(y0[1], -clip, clip)
+        t_eval = h * np.arange(steps + 1)
+        t_end = t_eval[-1]
+        # WGAN-GP's field jumps across psi = 0: stop there and restart (no step across the kink).
+        kink = self.spec.name == "wgan_gp"
+
+        def hit_zero(_t: float, y: np.ndarray) -> float:
+            return y[1]
+
+        hit_zero.terminal = True  # type: ignore[attr-defined]
+        ts, ys = [], []
+        t0 = 0.0
+        for _ in range(10_000):
+            sol = solve_ivp(rhs, (t0, t_end), y0, method="DOP853", rtol=1e-8, atol=1e-10, dense_output=True,
+                            events=hit_zero if kink and abs(y0[1]) > 0 else None)
+            if sol.status < 0:
+                break
+            mask = (t_eval >= t0) & (t_eval <= sol.t[-1])
+            ts.append(t_eval[mask])
+            ys.append(sol.sol(t_eval[mask]).T if mask.any() else np.empty((0, 2)))
+            if sol.status == 0 or sol.t[-1] >= t_end:
+                break
+            t0 = sol.t[-1]
+            y0 = sol.y[:, -1].copy()
+            y0[1] = 0.0
+            # leave the kink on the side the one-sided field points to
+            v_plus = rhs(t0, np.array([y0[0], 1e-12]))[1]
+            v_minus = rhs(t0, np.array([y0[0], -1e-12]))[1]
+            y0[1] = 1e-12 if v_plus > 0 else (-1e-12 if v_minus < 0 else 0.0)
+        out = np.full((steps + 1, 2), np.nan)
+        if ts:
+            t_all = np.concatenate(ts)
+            y_all = np.concatenate(ys)
+            out[np.clip(np.rint(t_all / h).astype(int), 0, steps)] = y_all
+        return out
+
+
+def trajectory(spec: DiracMethod, scheme: str, start: tuple[float, float] = (1.0, 1.0), h: float = 0.2,
+               steps: int = 500) -> np.ndarray:
+    """Shortcut for ``DiracSystem(spec).run(scheme, start, h, steps)``."""
+    return DiracSystem(spec).run(scheme, start, h, steps)
+
+
+# ---------------------------------------------------------------------------------------------
+# convergence rule
+# ---------------------------------------------------------------------------------------------
+CONVERGENCE_RULE = ("converged: every iterate of the last 10% of the trajectory is finite, has |theta| <= 1e-2 "
+                    "(the generator sits on the data) and moves less than 1e-4 per step (the critic is at rest); "
+                    "psi may rest anywhere because (0, psi) is stationary for MMD/SMMD")
+
+
+def converged(traj: np.ndarray, tail: float = 0.1, theta_tol: float = 1e-2, move_tol: float = 1e-4) -> bool:
+    """The table's ``converged`` rule (:data:`CONVERGENCE_RULE`) applied to a trajectory ``(steps + 1, 2)``."""
+    traj = np.asarray(traj, dtype=float)
+    if traj.ndim != 2 or traj.shape[1] != 2 or traj.shape[0] < 11:
+        raise ValueError(f"traj: expected shape (steps + 1 >= 11, 2), got {traj.shape}")
+    k = max(2, int(round(tail * (traj.shape[0] - 1))))
+    last = traj[-(k + 1):]
+    if not np.all(np.isfinite(last)):
+        return False
+    moves = np.linalg.norm(np.diff(last, axis=0), axis=1)
+    return bool(np.all(np.abs(last[:, 0]) <= theta_tol) and np.all(moves <= move_tol))
+
+
+# ---------------------------------------------------------------------------------------------
+# eigenvalues: numeric (autograd Jacobian) and symbolic (sympy mirror of the loss expressions)
+# ---------------------------------------------------------------------------------------------
+def _undefined_reason(spec: DiracMethod) -> str | None:
+    if spec.name == "wgan_gp":
+        return ("undefined: the WGAN-GP penalty gamma/2 (|psi| - g0)^2 has a kink at psi = 0 "
+                "(one-sided derivatives -+gamma g0), so the field is not differentiable at the equilibrium")
+    return None
+
+
+def numeric_eigenvalues(spec: DiracMethod) -> tuple[np.ndarray, str | None]:
+    """Eigenvalues of ``dv/dx`` at (0, 0) from the autograd Jacobian, sorted (real, imag) descending.
+
+    Returns ``([nan, nan], reason)`` where the field is not differentiable (WGAN-GP).
+    """
+    reason = _undefined_reason(spec)
+    if reason:
+        return np.array([np.nan + 0j, np.nan + 0j]), reason
+    ev = np.linalg.eigvals(DiracSystem(spec).jacobian((0.0, 0.0)))
+    return _sort_eigs(ev), None
+
+
+def _sort_eigs(ev: np.ndarray) -> np.ndarray:
+    ev = np.asarray(ev, dtype=complex)
+    return np.array(sorted(ev, key=lambda z: (-round(z.real, 12), -round(z.imag, 12))))
+
+
+def _softplus(t: sp.Expr) -> sp.Expr:
+    return sp.log(1 + sp.exp(t))
+
+
+def symbolic_objectives(spec: DiracMethod) -> tuple[sp.Expr, sp.Expr, tuple[sp.Symbol, ...]]:
+    """Sympy mirror ``(L_G, L_D, noise_symbols)`` of the method's losses at ``(theta, psi)`` (both minimised).
+
+    Our convention (critic large on real, ``D_psi(x) = psi x``, real sample 0, fake sample theta):
+    gan ``L_D = softplus(0) + softplus(psi theta)``, ``L_G = -softplus(psi theta)``; nsgan
+    ``L_G = softplus(-psi theta)``; wgan ``L_D = psi theta``, ``L_G = -psi theta``; wgan_gp adds
+    ``gamma/2 (|psi| - 1)^2``; r1/r2 add ``gamma/2 psi^2``; instance noise replaces the real
+    sample by ``sigma e1`` and the fake one by ``theta + sigma e2`` (e1, e2 standard normal,
+    returned as noise symbols); mmd ``L_D = -M``, ``L_G = M``, ``M = 2 - 2 exp(-(psi theta)^2/2)``
+    (unbiased MMD^2 of two Dirac batches, Gaussian kernel, bandwidth 1); smmd divides ``M`` by
+    ``lam + g(0) + 2|g'(0)| psi^2 = lam + 1 + psi^2``.
+    """
+    th, ps = sp.symbols("theta psi", real=True)
+    n = spec.name
+    noise: tuple[sp.Symbol, ...] = ()
+    if n in ("gan", "consensus", "r1", "r2"):
+        LD, LG = _softplus(sp.Integer(0)) + _softplus(ps * th), -_softplus(ps * th)
+    elif n in ("nsgan", "nsgan_r1"):
+        LD, LG = _softplus(sp.Integer(0)) + _softplus(ps * th), _softplus(-ps * th)
+    elif n == "instance_noise":
+        e1, e2 = sp.symbols("e1 e2", real=True)
+        s = sp.nsimplify(spec.sigma)
+        noise = (e1, e2)
+        LD = _softplus(-ps * s * e1) + _softplus(ps * (th + s * e2))
+        LG = -_softplus(ps * (th + s * e2))
+    elif n in ("wgan", "wgan_gp"):
+        LD, LG = ps * th, -ps * th
+        if n == "wgan_gp":
+            LD = LD + sp.nsimplify(spec.gamma) / 2 * (sp.Abs(ps) - 1) ** 2
+    else:
+        M = 2 - 2 * sp.exp(-(ps * th) ** 2 / 2)
+        if n == "smmd":
+            M = M / (sp.nsimplify(spec.lam) + 1 + ps ** 2)
+        LD, LG = -M, M
+    if n in ("r1", "r2", "nsgan_r1"):
+        LD = LD + sp.nsimplify(spec.gamma) / 2 * ps ** 2
+    return LG, LD, noise
+
+
+def symbolic_field(spec: DiracMethod) -> tuple[sp.Matrix, tuple[sp.Symbol, sp.Symbol], tuple[sp.Symbol, ...]]:
+    """``v = (-dL_G/dtheta, -dL_D/dpsi)`` (consensus: ``v - gamma J^T v``) as a sympy column."""
+    LG, LD, noise = symbolic_objectives(spec)
+    th, ps = sp.symbols("theta psi", real=True)
+    v = sp.Matrix([-sp.diff(LG, th), -sp.diff(LD, ps)])
+    if spec.consensus > 0:
+        J = v.jacobian([th, ps])
+        v = v - sp.nsimplify(spec.consensus) * J.T * v
+    return v, (th, ps), noise
+
+
+def _gaussian_expectation(expr: sp.Expr, noise: tuple[sp.Symbol, ...]) -> sp.Expr:
+    """``E`` over independent standard normals ``noise`` of a polynomial in them (moments ``(k-1)!!``)."""
+    if not noise:
+        return expr
+    poly = sp.Poly(sp.expand(expr), *noise)
+    total = sp.Integer(0)
+    for monom, coeff in poly.terms():
+        m = sp.Integer(1)
+        for k in monom:
+            m *= 0 if k % 2 else sp.factorial2(k - 1)
+        total += coeff * m
+    return total
+
+
+def symbolic_jacobian(spec: DiracMethod) -> sp.Matrix | None:
+    """``dv/dx`` at (0, 0), exact (noise averaged with Gaussian moments); ``None`` where undefined."""
+    if _undefined_reason(spec):
+        return None
+    v, (th, ps), noise = symbolic_field(spec)
+    J = v.jacobian([th, ps]).subs({th: 0, ps: 0})
+    return J.applyfunc(lambda e: sp.nsimplify(sp.simplify(_gaussian_expectation(sp.simplify(e), noise))))
+
+
+def symbolic_eigenvalues(spec: DiracMethod) -> tuple[np.ndarray, str | None]:
+    """Eigenvalues of the exact Jacobian at (0, 0) as complex numbers, sorted like :func:`numeric_eigenvalues`."""
+    J = symbolic_jacobian(spec)
+    if J is None:
+        return np.array([np.nan + 0j, np.nan + 0j]), _undefined_reason(spec)
+    ev: list[complex] = []
+    for val, mult in J.eigenvals().items():
+        ev += [complex(sp.N(val, 30))] * mult
+    return _sort_eigs(np.array(ev)), None

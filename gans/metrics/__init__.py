@@ -1,0 +1,15 @@
+"""Image-quality metrics of generators: Inception / fallback features and FID, KID, IS (C28-C30).
+
+* :mod:`gans.metrics.inception`: the FID Inception-v3 (loads the standard weight file from a
+  local path, ``inception_weights`` / ``$GANDIV_INCEPTION``);
+* :mod:`gans.metrics.fallback`: seeded random-conv features for machines without the weights;
+* :mod:`gans.metrics.evaluate`: :func:`evaluate_generator`, streamed FID / KID / IS through
+  :mod:`divergences`.
+"""
+
+from .evaluate import build_feature_network, evaluate_generator
+from .fallback import RandomConvFeatures
+from .inception import FIDInceptionV3, load_fid_inception
+
+__all__ = ["FIDInceptionV3", "RandomConvFeatures", "build_feature_network", "evaluate_generator",
+           "load_fid_inception"]

@@ -1,0 +1,76 @@
+"""Network registry: ``build_generator(cfg, seed)`` and ``build_discriminator(cfg, seed)``.
+
+``cfg`` is a mapping with ``name`` and the constructor's keyword arguments, e.g.
+``{"name": "resnet", "resolution": 64, "ch": 64, "latent_dim": 128}`` or
+``{"name": "mlp", "data_dim": 2, "hidden": 128, "depth": 3, "out_dim": 16}``.
+
+Names: ``mlp`` (:mod:`gans.nets.mlp`), ``dcgan`` (:mod:`gans.nets.dcgan`, C33), ``resnet``
+(:mod:`gans.nets.resnet`, SN-GAN style) and ``dirac`` (lazy: ``gans.dirac`` must expose
+``build_generator(cfg)`` / ``build_discriminator(cfg)``).  Critic keys common to every
+network: ``out_dim`` (1, or 16 for MMD critics), ``spectral`` (spectral normalisation of
+every layer, :mod:`gans.nets.spectral`) and ``learnable_scale`` (SN-SMMD's scalar per layer).
+
+Initialisation uses a forked global RNG seeded with ``seed``, so building never changes the
+caller's random state and the same seed gives the same weights.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from .dcgan import DCGANCritic, DCGANGenerator
+from .mlp import MLPCritic, MLPGenerator
+from .resnet import ResNetCritic, ResNetGenerator
+from .spectral import apply_spectral_norm, spectral_norm, spectral_sigma
+
+__all__ = ["build_generator", "build_discriminator", "GENERATORS", "DISCRIMINATORS", "spectral_norm",
+           "spectral_sigma", "apply_spectral_norm"]
+
+# name -> class, or "module" string resolved lazily (module exposes build_generator/build_discriminator)
+GENERATORS: dict[str, Any] = {"mlp": MLPGenerator, "dcgan": DCGANGenerator, "resnet": ResNetGenerator,
+                              "dirac": "gans.dirac"}
+DISCRIMINATORS: dict[str, Any] = {"mlp": MLPCritic, "dcgan": DCGANCritic, "resnet": ResNetCritic,
+                                  "dirac": "gans.dirac"}
+
+
+def _build(registry: dict[str, Any], kind: str, cfg: Mapping[str, Any], seed: int) -> nn.Module:
+    if not isinstance(cfg, Mapping) or "name" not in cfg:
+        raise ValueError(f"{kind} config must be a mapping with a 'name', got {cfg!r}")
+    name = cfg["name"]
+    if name not in registry:
+        raise ValueError(f"{kind}.name must be one of {sorted(registry)}, got {name!r}")
+    kwargs = {k: v for k, v in cfg.items() if k != "name"}
+    entry = registry[name]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if isinstance(entry, str):
+            module = importlib.import_module(entry)
+            return getattr(module, f"build_{kind}")(dict(cfg))
+        spectral = kwargs.pop("spectral", False)
+        learnable = kwargs.pop("learnable_scale", False)
+        if entry is ResNetCritic:
+            kwargs.update(spectral=spectral, learnable_scale=learnable)
+        try:
+            model = entry(**kwargs)
+        except TypeError as err:
+            raise ValueError(f"bad {kind} config for {name!r}: {err}") from err
+        if learnable and not spectral:
+            raise ValueError(f"{kind}.learnable_scale requires {kind}.spectral: true")
+        if spectral and entry is not ResNetCritic:
+            apply_spectral_norm(model, learnable_scale=learnable)
+        return model
+
+
+def build_generator(cfg: Mapping[str, Any], seed: int = 0) -> nn.Module:
+    """Build the generator named by ``cfg["name"]``; the module has a ``latent_dim`` attribute."""
+    return _build(GENERATORS, "generator", cfg, seed)
+
+
+def build_discriminator(cfg: Mapping[str, Any], seed: int = 0) -> nn.Module:
+    """Build the critic named by ``cfg["name"]``; output shape ``(B,)`` or ``(B, out_dim)``."""
+    return _build(DISCRIMINATORS, "discriminator", cfg, seed)

@@ -1,0 +1,455 @@
+"""The training loop of the project (the only one): ``python -m gans.train CONFIG.yaml``.
+
+Usage::
+
+    python -m gans.train experiments/configs/toy/nsgan.yaml --set train.iterations=500 --out runs/ns
+    python -m gans.train CONFIG.yaml --out runs/ns --resume      # continue exactly
+    python -m gans.train CONFIG.yaml --dry-run                     # print the resolved config
+    torchrun --nproc_per_node 2 -m gans.train CONFIG.yaml --out runs/ddp   # DDP
+
+From Python: ``run_dir = gans.train.train(cfg, out)`` (``cfg`` a resolved config from
+:func:`gans.config.resolve` or any partial mapping), ``G = gans.train.load_generator(run_dir)``.
+
+One iteration = :func:`gans.step.alternating_step`: ``n_critic`` critic updates then one
+generator update (``g_first`` reverses the order), each on a fresh real batch and a fresh
+latent batch.  "Images seen" counts generator-update batches, ``step * batch_size *
+world_size``; the EMA half-life and images/s use the same count.
+
+Optimisers (``optim``): Adam (``betas`` default (0.5, 0.999), lr 1e-4; DCGAN (Radford et al.
+2016) used lr 2e-4, beta1 0.5; WGAN-GP (Gulrajani et al. 2017) lr 1e-4, betas (0, 0.9);
+SMMD (Arbel et al. 2018) lr 1e-4, betas (0.5, 0.9)) and RMSProp (WGAN with clipping,
+Arjovsky et al. 2017: lr 5e-5, ``alpha`` 0.99 = PyTorch's default smoothing).
+
+Determinism: network init, the dataset, the real-batch order and the latents come from
+generators seeded by ``seed`` (and the DDP rank); losses that draw random numbers (gradient
+penalty interpolation, instance noise) use the global torch RNG, which is seeded from ``seed``
+and saved in the checkpoint.  On CPU, ``--resume`` reproduces an uninterrupted run bit for bit.
+
+On CUDA: bf16 autocast (``train.amp``), ``channels_last`` for image networks and optional
+``torch.compile`` (not with gradient penalties: double backward through compiled graphs is
+unsupported).  Losses are checked for NaN/Inf every ``train.nan_check_every`` steps; on a
+non-finite value training stops with :class:`TrainingDiverged` and the last checkpoint, written
+before the failure, is left untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import importlib
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from torch import nn
+
+from . import distributed as gdist
+from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .config import config_hash, resolve
+from .data import build_dataset, to_model_input
+from .ema import EMA
+from .nets import build_discriminator, build_generator
+from .step import alternating_step
+
+__all__ = ["train", "load_generator", "load_run_config", "build_loss", "build_optimizer", "TrainingDiverged",
+           "BatchStream", "LatentStream", "main"]
+
+
+class TrainingDiverged(FloatingPointError):
+    """Raised when a loss becomes NaN or Inf; the message names the last good checkpoint."""
+
+
+def _stream_seed(seed: int, rank: int, stream: int) -> int:
+    return int(np.random.SeedSequence([seed, rank, stream]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+class BatchStream:
+    """Real batches: a seeded permutation per epoch over the dataset, on ``device``.
+
+    State (``state_dict``): the torch.Generator state, the current permutation and position,
+    so a resumed stream yields exactly the batches the uninterrupted one would have.
+    """
+
+    def __init__(self, dataset: torch.utils.data.Dataset, batch_size: int, seed: int, device: torch.device,
+                 channels_last: bool = False) -> None:
+        self.dataset, self.batch_size, self.device = dataset, batch_size, device
+        self.n = len(dataset)
+        if self.n < 1:
+            raise ValueError("dataset is empty")
+        self.gen = torch.Generator().manual_seed(seed)
+        self.perm = torch.randperm(self.n, generator=self.gen)
+        self.pos = 0
+        tensor = getattr(dataset, "tensor", None)
+        self.tensor = tensor if isinstance(tensor, torch.Tensor) else None
+        if self.tensor is not None and self.tensor.is_floating_point() and self.tensor.numel() * 4 < 2 ** 30:
+            self.tensor = self.tensor.to(device)  # small float data (toy) lives on the device
+        self.channels_last = channels_last
+
+    def _indices(self) -> torch.Tensor:
+        out = []
+        need = self.batch_size
+        while need > 0:
+            if self.pos >= self.n:
+                self.perm, self.pos = torch.randperm(self.n, generator=self.gen), 0
+            take = self.perm[self.pos:self.pos + need]
+            self.pos += len(take)
+            need -= len(take)
+            out.append(take)
+        return torch.cat(out)
+
+    def __call__(self) -> torch.Tensor:
+        idx = self._indices()
+        if self.tensor is not None:
+            batch = self.tensor[idx.to(self.tensor.device)]
+        else:
+            batch = torch.stack([torch.as_tensor(self.dataset[int(i)]) for i in idx])
+        batch = to_model_input(batch.to(self.device, non_blocking=True))
+        if self.channels_last and batch.ndim == 4:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"gen": self.gen.get_state(), "perm": self.perm.clone(), "pos": self.pos}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.gen.set_state(state["gen"])
+        self.perm, self.pos = state["perm"].clone(), int(state["pos"])
+
+
+class LatentStream:
+    """Latent batches ``z ~ N(0, I)`` or ``U[-1, 1]^dim`` from a seeded CPU generator."""
+
+    def __init__(self, dim: int, batch_size: int, distribution: str, seed: int, device: torch.device) -> None:
+        self.dim, self.batch_size, self.distribution, self.device = dim, batch_size, distribution, device
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def __call__(self, n: int | None = None) -> torch.Tensor:
+        shape = (n or self.batch_size, self.dim)
+        if self.distribution == "uniform":
+            z = torch.rand(shape, generator=self.gen) * 2 - 1
+        else:
+            z = torch.randn(shape, generator=self.gen)
+        return z.to(self.device, non_blocking=True)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"gen": self.gen.get_state()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.gen.set_state(state["gen"])
+
+
+def build_loss(cfg: Mapping[str, Any], generator: torch.Generator | None = None) -> Any:
+    """The loss named by ``cfg["name"]``: ``gans.losses.build(cfg, generator=generator)``
+    (``generator`` drives the penalties' random interpolation/perturbation), or
+    ``"module:factory"`` (``factory(cfg)`` returns an object with ``d_loss``, ``g_loss`` and
+    ``after_d_step``)."""
+    name = cfg["name"]
+    if ":" in name:
+        mod, fn = name.split(":", 1)
+        return getattr(importlib.import_module(mod), fn)(dict(cfg))
+    from . import losses
+    return losses.build(dict(cfg), generator=generator)
+
+
+def build_optimizer(params: Sequence[nn.Parameter], cfg: Mapping[str, Any], lr: float) -> torch.optim.Optimizer:
+    """Adam(lr, betas, eps, weight_decay) or RMSprop(lr, alpha, eps, weight_decay) from ``optim``."""
+    if cfg["name"] == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=tuple(cfg["betas"]), eps=cfg["eps"],
+                                weight_decay=cfg["weight_decay"])
+    if cfg["name"] == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=cfg["alpha"], eps=cfg["eps"],
+                                   weight_decay=cfg["weight_decay"])
+    raise ValueError(f"optim.name must be 'adam' or 'rmsprop', got {cfg['name']!r}")
+
+
+def _write_metrics(rows: list[dict[str, Any]], path: Path) -> None:
+    cols: list[str] = ["step", "images_seen"]
+    for r in rows:
+        cols += [k for k in r if k not in cols]
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(path)
+
+
+@torch.no_grad()
+def _save_samples(G: nn.Module, z: torch.Tensor, real: torch.Tensor, path: Path) -> None:
+    """A scatter plot (2-D data, with real samples in grey) or an image grid (PNG)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    was = G.training
+    G.eval()
+    x = G(z).float().cpu()
+    G.train(was)
+    if x.ndim == 2:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(4, 4))
+        r = real.float().cpu()
+        ax.scatter(r[:, 0], r[:, 1], s=2, c="0.7", label="data")
+        ax.scatter(x[:, 0], x[:, 1], s=2, c="C3", label="generated")
+        ax.set_aspect("equal")
+        ax.legend(loc="upper right", fontsize=7, markerscale=4)
+        fig.tight_layout()
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        return
+    from PIL import Image
+    imgs = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    n, c, h, w = imgs.shape
+    cols = int(math.ceil(math.sqrt(n)))
+    rows = int(math.ceil(n / cols))
+    grid = torch.zeros(c, rows * h, cols * w, dtype=torch.uint8)
+    for i in range(n):
+        grid[:, (i // cols) * h:(i // cols + 1) * h, (i % cols) * w:(i % cols + 1) * w] = imgs[i]
+    arr = grid.permute(1, 2, 0).numpy()
+    Image.fromarray(arr[..., 0] if c == 1 else arr).save(path)
+
+
+def _evaluate(fn_path: str, G: nn.Module, dataset: Any, eval_cfg: Mapping[str, Any], device: torch.device,
+              seed: int) -> dict[str, Any]:
+    mod, name = fn_path.split(":", 1)
+    fn = getattr(importlib.import_module(mod), name)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        out = fn(G, dataset, dict(eval_cfg), device, seed)
+    return {f"eval_{k}": (v if isinstance(v, str) else float(v)) for k, v in out.items()}
+
+
+def train(cfg: Mapping[str, Any], out: str | Path, resume: bool = False, *, loss: Any = None,
+          overwrite: bool = False) -> Path:
+    """Train a GAN as described by ``cfg`` into the folder ``out``; returns ``Path(out)``.
+
+    ``cfg`` is resolved against the defaults (:func:`gans.config.resolve`) and validated.
+    ``resume`` continues from ``out/checkpoint.pt`` (the config hash must match; only
+    ``train.iterations``, logging intervals and ``eval`` may change).  ``loss`` overrides the
+    loss built from ``cfg["loss"]`` (an object implementing :class:`gans.losses.base.GANLoss`).
+    A fresh run refuses to overwrite an existing checkpoint unless ``overwrite``.
+
+    Writes ``out/config.yaml``, ``out/checkpoint.pt``, ``out/metrics.csv`` (step, images_seen,
+    losses averaged over the logging interval, images_per_s, ``eval_*`` scores) and
+    ``out/samples/step_XXXXXXX.png``.  Raises :class:`TrainingDiverged` on NaN/Inf losses.
+    """
+    cfg = resolve(cfg=cfg)
+    out = Path(out)
+    info = gdist.setup(cfg["device"])
+    cuda = info.device.type == "cuda"
+    with torch.random.fork_rng(devices=[info.device] if cuda else []):
+        return _train(cfg, out, resume, loss, overwrite, info)
+
+
+def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: bool,
+           info: gdist.DistInfo) -> Path:
+    tc, seed, device = cfg["train"], cfg["seed"], info.device
+    cuda = device.type == "cuda"
+    ckpt_path = out / "checkpoint.pt"
+    if info.is_main:
+        if not resume and ckpt_path.exists() and not overwrite:
+            raise ValueError(f"{ckpt_path} exists: pass resume=True (--resume) or overwrite=True (--overwrite)")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    torch.manual_seed(_stream_seed(seed, info.rank, 0))
+    if cuda:
+        torch.cuda.manual_seed(_stream_seed(seed, info.rank, 0))
+
+    dataset = build_dataset(cfg["data"], seed)
+    G = build_generator(cfg["generator"], seed=_stream_seed(seed, 0, 1)).to(device)
+    D = build_discriminator(cfg["discriminator"], seed=_stream_seed(seed, 0, 2)).to(device)
+    loss_gen = torch.Generator().manual_seed(_stream_seed(seed, info.rank, 6))
+    loss = loss if loss is not None else build_loss(cfg["loss"], loss_gen)
+    sample = dataset[0]
+    images = torch.as_tensor(sample).ndim == 3
+    channels_last = cuda and tc["channels_last"] and images
+    if channels_last:
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+    ema = EMA(G, tc["ema_halflife_images"]) if tc["ema_halflife_images"] > 0 else None
+    opt_g = build_optimizer([p for p in G.parameters()], cfg["optim"], cfg["optim"]["lr_g"])
+    opt_d = build_optimizer([p for p in D.parameters()], cfg["optim"], cfg["optim"]["lr_d"])
+    real_stream = BatchStream(dataset, tc["batch_size"], _stream_seed(seed, info.rank, 3), device, channels_last)
+    z_stream = LatentStream(cfg["latent"]["dim"], tc["batch_size"], cfg["latent"].get("distribution", "normal"),
+                            _stream_seed(seed, info.rank, 4), device)
+    h = config_hash(cfg)
+    step, rows = 0, []
+    if resume:
+        if not ckpt_path.exists():
+            raise ValueError(f"--resume given but {ckpt_path} does not exist")
+        state = load_checkpoint(ckpt_path, map_location=device)
+        if state["config_hash"] != h:
+            raise ValueError(f"config hash {h} differs from the checkpoint's {state['config_hash']}: only "
+                             "train.iterations, logging intervals and eval may change on resume")
+        G.load_state_dict(state["generator"])
+        D.load_state_dict(state["discriminator"])
+        if ema is not None:
+            ema.model.load_state_dict(state["ema"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        samplers = state["sampler"][info.rank] if info.rank < len(state["sampler"]) else state["sampler"][0]
+        real_stream.load_state_dict(samplers["real"])
+        z_stream.load_state_dict(samplers["z"])
+        loss_gen.set_state(samplers["loss"])
+        set_rng_state(state["rng"][info.rank] if info.rank < len(state["rng"]) else state["rng"][0])
+        step, rows = int(state["step"]), list(state["metrics_rows"])
+    per_step = tc["batch_size"] * info.world_size
+
+    Gw, Dw = G, D
+    if cuda and tc["compile"]:
+        Gw, Dw = torch.compile(Gw), torch.compile(Dw)
+    Gw, Dw = gdist.wrap_generator(Gw, info), gdist.wrap_critic(Dw, info)
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda and tc["amp"] == "bf16" else contextlib.nullcontext()
+
+    fixed_z = LatentStream(cfg["latent"]["dim"], 1, cfg["latent"].get("distribution", "normal"),
+                           _stream_seed(seed, 0, 5), device)(2000 if not images else tc["n_samples"])
+    real_show = dataset.tensor[:2000] if (not images and hasattr(dataset, "tensor")) else None
+
+    def save(step_now: int) -> None:
+        state_local = {"real": real_stream.state_dict(), "z": z_stream.state_dict(), "loss": loss_gen.get_state()}
+        rng_local = rng_state()
+        if info.enabled:
+            samplers, rngs = [None] * info.world_size, [None] * info.world_size
+            torch.distributed.all_gather_object(samplers, state_local)
+            torch.distributed.all_gather_object(rngs, rng_local)
+        else:
+            samplers, rngs = [state_local], [rng_local]
+        if not info.is_main:
+            return
+        for name, m in (("generator", G), ("discriminator", D)):
+            bad = [n for n, p in m.state_dict().items() if p.is_floating_point() and not torch.isfinite(p).all()]
+            if bad:
+                raise TrainingDiverged(f"{name} tensors {bad[:3]} are not finite at step {step_now}; "
+                                       f"checkpoint not written, last good one kept at {ckpt_path}")
+        save_checkpoint({"generator": G.state_dict(), "discriminator": D.state_dict(),
+                         "ema": ema.model.state_dict() if ema is not None else None,
+                         "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "scaler": None,
+                         "step": step_now, "images_seen": step_now * per_step, "rng": rngs, "sampler": samplers,
+                         "config": cfg, "config_hash": h, "metrics_rows": rows}, out)
+
+    def log_samples(step_now: int) -> None:
+        if info.is_main:
+            _save_samples(ema.model if ema is not None else G, fixed_z, real_show,
+                          out / "samples" / f"step_{step_now:07d}.png")
+
+    def run_eval(step_now: int) -> dict[str, Any]:
+        if not info.is_main:
+            return {}
+        return _evaluate(cfg["eval"]["function"], ema.model if ema is not None else G, dataset, cfg["eval"],
+                         device, seed)
+
+    total = tc["iterations"]
+    bar = None
+    if tc["progress"] and info.is_main:
+        from tqdm import tqdm
+        bar = tqdm(total=total, initial=step, desc=out.name, dynamic_ncols=True, file=sys.stderr)
+    sums: dict[str, torch.Tensor] = {}
+    n_acc, t0, steps_t0 = 0, time.perf_counter(), step
+    last_good = step if resume else None
+    if not resume and info.is_main:
+        log_samples(0)
+    while step < total:
+        with amp:
+            logs = alternating_step(Gw, Dw, loss, opt_g, opt_d, real_stream, z_stream, n_critic=tc["n_critic"],
+                                    g_first=tc["g_first"])
+        step += 1
+        if ema is not None:
+            ema.update(G, per_step)
+        for k, v in logs.items():
+            v = v.detach().float()
+            sums[k] = sums[k] + v if k in sums else v
+        n_acc += 1
+        if step % tc["nan_check_every"] == 0 or step == total:
+            vals = {k: v.detach().float() for k, v in logs.items()}
+            if vals and not bool(torch.isfinite(torch.stack(list(vals.values()))).all()):
+                bad = sorted(k for k, v in vals.items() if not torch.isfinite(v))
+                if bar is not None:
+                    bar.close()
+                if info.is_main and rows:
+                    _write_metrics(rows, out / "metrics.csv")
+                where = (f"last good checkpoint kept at {ckpt_path} (step {last_good})" if last_good is not None
+                         else "no checkpoint had been written yet")
+                raise TrainingDiverged(f"non-finite loss value(s) {bad} at step {step}: training stopped; {where}. "
+                                       "Lower the learning rate or add a penalty, then --resume or restart.")
+        evaluated = cfg["eval"].get("every", 0) > 0 and (step % cfg["eval"]["every"] == 0 or step == total)
+        if step % tc["log_every"] == 0 or step == total or evaluated:
+            elapsed = time.perf_counter() - t0
+            row: dict[str, Any] = {"step": step, "images_seen": step * per_step}
+            row.update({k: float(v / n_acc) for k, v in sums.items()})
+            row["images_per_s"] = (step - steps_t0) * per_step / max(elapsed, 1e-9)
+            if evaluated:
+                row.update(run_eval(step))
+            rows.append(row)
+            sums, n_acc, t0, steps_t0 = {}, 0, time.perf_counter(), step
+            if info.is_main:
+                _write_metrics(rows, out / "metrics.csv")
+            if bar is not None:
+                bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k not in ("step", "images_seen")
+                                 and isinstance(v, float)}, refresh=False)
+        if (tc["sample_every"] > 0 and step % tc["sample_every"] == 0) or step == total:
+            log_samples(step)
+        if (tc["checkpoint_every"] > 0 and step % tc["checkpoint_every"] == 0) or step == total:
+            save(step)
+            last_good = step
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return out
+
+
+def load_run_config(run_dir: str | Path) -> dict[str, Any]:
+    """The resolved config stored in a run's checkpoint."""
+    return load_checkpoint(run_dir)["config"]
+
+
+def load_generator(run_dir: str | Path, ema: bool = True, device: str | torch.device = "cpu") -> nn.Module:
+    """The generator of a run (EMA weights when ``ema`` and present), in eval mode on ``device``.
+
+    Its ``latent_dim`` attribute gives the input size; the latent distribution is
+    ``load_run_config(run_dir)["latent"]["distribution"]``.
+    """
+    state = load_checkpoint(run_dir, map_location="cpu")
+    G = build_generator(state["config"]["generator"], seed=0)
+    weights = state["ema"] if ema and state.get("ema") is not None else state["generator"]
+    G.load_state_dict(weights)
+    return G.to(device).eval().requires_grad_(False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry point (see the module docstring)."""
+    ap = argparse.ArgumentParser(prog="python -m gans.train", description="Train a GAN from a YAML config.")
+    ap.add_argument("config", help="YAML config (inherits gans/configs/defaults.yaml)")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config key (dotted, value parsed as YAML); repeatable")
+    ap.add_argument("--out", default=None, help="run folder (default runs/<config stem>)")
+    ap.add_argument("--resume", action="store_true", help="continue exactly from OUT/checkpoint.pt")
+    ap.add_argument("--overwrite", action="store_true", help="start fresh even if OUT has a checkpoint")
+    ap.add_argument("--dry-run", action="store_true", help="print the resolved config and its hash, then exit")
+    args = ap.parse_args(argv)
+    try:
+        cfg = resolve(args.config, args.overrides)
+    except ValueError as err:
+        ap.error(str(err))
+    if args.dry_run:
+        print(yaml.safe_dump(cfg, sort_keys=False), end="")
+        print(f"# config_hash: {config_hash(cfg)}")
+        return 0
+    out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
+    try:
+        train(cfg, out, resume=args.resume, overwrite=args.overwrite)
+    except TrainingDiverged as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        gdist.cleanup()
+    print(f"run written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
