@@ -24,8 +24,8 @@ _ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyRe
 
 
 def mlp_critic(in_dim: int, hidden: tuple[int, ...] = (64, 64), *, activation: str = "elu",
-               spectral_norm: bool = False, seed: int = 0, dtype: torch.dtype = torch.float32,
-               device: str | torch.device = "cpu") -> nn.Module:
+               spectral_norm: bool = False, zero_output: bool = False, seed: int = 0,
+               dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu") -> nn.Module:
     """A seeded MLP critic ``R^in_dim -> R`` (output shape ``(n, 1)``).
 
     Linear layers with PyTorch's default uniform initialisation ``U(-1/sqrt(fan_in),
@@ -33,7 +33,11 @@ def mlp_critic(in_dim: int, hidden: tuple[int, ...] = (64, 64), *, activation: s
     ``"tanh"``).  ``spectral_norm=True`` wraps every linear layer in
     ``torch.nn.utils.parametrizations.spectral_norm`` (``W / ||W||_2`` by power iteration,
     Miyato et al. 2018; C17), so the network is (approximately) 1-Lipschitz.
+    ``zero_output=True`` initialises the last layer to zero, so the critic starts as the
+    constant 0 (gradient 0 everywhere); not allowed with ``spectral_norm`` (``W / ||W||``).
     """
+    if zero_output and spectral_norm:
+        raise ValueError("zero_output: a zero last layer cannot be spectrally normalised")
     if int(in_dim) != in_dim or in_dim < 1:
         raise ValueError(f"in_dim: must be a positive integer, got {in_dim!r}")
     if any(int(h) != h or h < 1 for h in hidden):
@@ -49,6 +53,9 @@ def mlp_critic(in_dim: int, hidden: tuple[int, ...] = (64, 64), *, activation: s
             bound = 1.0 / math.sqrt(a)
             nn.init.uniform_(lin.weight, -bound, bound)
             nn.init.uniform_(lin.bias, -bound, bound)
+            if zero_output and i == len(widths) - 2:
+                nn.init.zeros_(lin.weight)
+                nn.init.zeros_(lin.bias)
             if spectral_norm:
                 lin = nn.utils.parametrizations.spectral_norm(lin)
             layers.append(lin)

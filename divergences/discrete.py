@@ -115,6 +115,11 @@ def f_divergence(p: ArrayLike, q: ArrayLike, name: str, **params: float) -> Any:
     q_only = (pt == 0) & (qt > 0)
     p_only = (pt > 0) & (qt == 0)
     one = torch.ones_like(pt)
+    with torch.no_grad():
+        # p/q overflowing (q subnormal) is the q -> 0 limit: p f'(inf) to double precision
+        overflow = both_pos & torch.isinf(torch.where(both_pos, pt, one) / torch.where(both_pos, qt, one))
+    both_pos = both_pos & ~overflow
+    p_only = p_only | overflow
     p_s = torch.where(both_pos, pt, one)
     q_s = torch.where(both_pos, qt, one)
     terms = torch.where(both_pos, q_s * entry.f(p_s / q_s), torch.zeros_like(pt))

@@ -79,11 +79,32 @@ def _elementwise(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[Any], 
     return wrapper
 
 
+def _with_limit_at_inf(fn: Callable[[torch.Tensor], torch.Tensor], limit: float
+                       ) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Evaluate ``fn`` with ``fn(+inf) = limit`` (avoids inf - inf = NaN in the formula)."""
+
+    def g(u: torch.Tensor) -> torch.Tensor:
+        big = torch.isinf(u)
+        return torch.where(big, torch.full_like(u, limit), fn(torch.where(big, torch.ones_like(u), u)))
+
+    return g
+
+
 def _xlogx(u: torch.Tensor) -> torch.Tensor:
     """u log u with 0 log 0 = 0; gradient 0 (not NaN) at u = 0."""
     pos = u > 0
     us = torch.where(pos, u, torch.ones_like(u))
     return torch.where(pos, us * torch.log(us), torch.zeros_like(u))
+
+
+def _gan_f_finite(u: torch.Tensor) -> torch.Tensor:
+    # u log u - (u+1) log(u+1) = -u log(1 + 1/u) - log(1 + u): no cancellation for large u
+    pos = u > 0
+    us = torch.where(pos, u, torch.ones_like(u))
+    return torch.where(pos, -us * torch.log1p(1.0 / us), torch.zeros_like(u)) - torch.log1p(u)
+
+
+_gan_f = _with_limit_at_inf(_gan_f_finite, -_INF)
 
 
 @dataclass(frozen=True)
@@ -216,8 +237,10 @@ def _pearson() -> FDivergence:
 def _neyman() -> FDivergence:
     def f(u: torch.Tensor) -> torch.Tensor:
         pos = u > 0
-        us = torch.where(pos, u, torch.ones_like(u))
-        return torch.where(pos, (1.0 - us) ** 2 / us, torch.full_like(u, _INF))
+        # (1-u) * ((1-u)/u): no overflow of (1-u)^2 for u > 1e154; f(inf) = inf
+        fin = pos & torch.isfinite(u)
+        us = torch.where(fin, u, torch.ones_like(u))
+        return torch.where(fin, (1.0 - us) * ((1.0 - us) / us), torch.full_like(u, _INF))
 
     def conj(t: torch.Tensor) -> torch.Tensor:
         # u* = (1-t)^(-1/2) for t < 1; at t = 1 the sup 2 is approached as u -> inf
@@ -283,12 +306,12 @@ def _jeffreys() -> FDivergence:
 
     def conj(t: torch.Tensor) -> torch.Tensor:
         # t = f'(u) = log u + 1 - 1/u  <=>  w = 1/u solves w + log w = 1 - t, w = W(e^(1-t));
-        # f*(t) = w + 1/w + t - 2 (Nowozin et al. 2016, Table 5).  The value is computed with
-        # w detached and the exact first derivative (f*)'(t) = u* = 1/w is attached.
+        # f*(t) = w + 1/w + t - 2 (Nowozin et al. 2016, Table 5) = 1/w - log w - 1 using
+        # w + t = 1 - log w (no cancellation for t << 0).  The value is computed with w
+        # detached and the exact first derivative (f*)'(t) = u* = 1/w is attached.
         l = _log_lambertw_exp((1.0 - t).detach())
-        w = torch.exp(l)
         u = torch.exp(-l)
-        val = w + u + t.detach() - 2.0
+        val = u - l - 1.0
         if t.requires_grad:
             val = val + u * (t - t.detach())
         return val
@@ -308,7 +331,9 @@ def _jeffreys() -> FDivergence:
 
 def _js() -> FDivergence:
     def f(u: torch.Tensor) -> torch.Tensor:
-        return 0.5 * (_xlogx(u) - (u + 1.0) * (torch.log1p(u) - _LOG2))
+        return 0.5 * (_gan_f_finite(u) + (u + 1.0) * _LOG2)
+
+    f = _with_limit_at_inf(f, _INF)
 
     def conj(t: torch.Tensor) -> torch.Tensor:
         # half of f-GAN's JS row evaluated at 2t: -1/2 log(2 - e^(2t)), t < log(2)/2
@@ -319,7 +344,7 @@ def _js() -> FDivergence:
     return FDivergence(
         name="js",
         f=_elementwise(f),
-        f_prime=_elementwise(lambda u: 0.5 * (torch.log(u) - torch.log1p(u) + _LOG2)),
+        f_prime=_elementwise(lambda u: 0.5 * (_LOG2 - torch.log1p(1.0 / u))),
         conjugate=_elementwise(conj),
         domain=(-_INF, 0.5 * _LOG2),
         activation=_elementwise(lambda v: 0.5 * (_LOG2 - F.softplus(-v))),
@@ -337,8 +362,8 @@ def _gan() -> FDivergence:
 
     return FDivergence(
         name="gan",
-        f=_elementwise(lambda u: _xlogx(u) - (u + 1.0) * torch.log1p(u)),
-        f_prime=_elementwise(lambda u: torch.log(u) - torch.log1p(u)),
+        f=_elementwise(_gan_f),
+        f_prime=_elementwise(lambda u: -torch.log1p(1.0 / u)),
         conjugate=_elementwise(conj),
         domain=(-_INF, 0.0),
         activation=_elementwise(lambda v: -F.softplus(-v)),
@@ -376,7 +401,10 @@ def _alpha(alpha: float) -> FDivergence:
     c = a * (a - 1.0)
 
     def f(u: torch.Tensor) -> torch.Tensor:
-        return (torch.pow(u, a) - 1.0 - a * (u - 1.0)) / c
+        # u (u^(a-1) - a) + (a - 1) = u^a - 1 - a (u - 1), without inf - inf for huge u
+        return (u * (torch.pow(u, a - 1.0) - a) + (a - 1.0)) / c
+
+    f = _with_limit_at_inf(f, _INF)
 
     def f_prime(u: torch.Tensor) -> torch.Tensor:
         return (torch.pow(u, a - 1.0) - 1.0) / (a - 1.0)

@@ -58,16 +58,31 @@ def sq_dists(x: torch.Tensor, y: torch.Tensor, *, center: bool = True) -> torch.
 
     With ``center=True`` both inputs are shifted by the mean of the pooled rows first
     (distances are translation invariant; the shift removes the cancellation error of
-    ``||x||^2 + ||y||^2 - 2 x^T y`` for data far from the origin).
+    ``||x||^2 + ||y||^2 - 2 x^T y`` for data far from the origin).  When ``y is x`` the
+    diagonal is exactly 0.
     """
+    same = x is y
     if center:
-        c = (x.sum(0) + y.sum(0)) / (x.shape[0] + y.shape[0])
+        c = x.mean(0) if same else (x.sum(0) + y.sum(0)) / (x.shape[0] + y.shape[0])
         x = x - c
-        y = y - c
+        y = x if same else y - c
     xx = (x * x).sum(1)
-    yy = (y * y).sum(1)
-    d2 = torch.addmm(xx[:, None], x, y.T, beta=1, alpha=-2) + yy[None, :]
-    return d2.clamp_min(0)
+    yy = xx if same else (y * y).sum(1)
+    d2 = torch.addmm(xx[:, None], x, y.T, beta=1, alpha=-2)
+    if _no_grad(x, y):  # in place: one n x m buffer instead of four (large tiles are memory bound)
+        d2.add_(yy[None, :]).clamp_(min=0)
+        if same:
+            d2.fill_diagonal_(0)
+        return d2
+    d2 = (d2 + yy[None, :]).clamp_min(0)
+    if same:  # exact zeros on the diagonal (rounding would leave ~eps ||x||^2, and sqrt amplifies it)
+        d2 = d2.masked_fill(torch.eye(d2.shape[0], dtype=torch.bool, device=d2.device), 0)
+    return d2
+
+
+def _no_grad(*ts: torch.Tensor) -> bool:
+    """True when autograd records nothing for these tensors (in-place ops are then safe)."""
+    return not (torch.is_grad_enabled() and any(t.requires_grad for t in ts))
 
 
 def safe_sqrt(r: torch.Tensor) -> torch.Tensor:
@@ -176,8 +191,13 @@ class RadialKernel(Kernel):
     def profile(self, r: torch.Tensor) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
+    def profile_(self, r: torch.Tensor) -> torch.Tensor:
+        """``profile`` computed in place in ``r`` where possible (no autograd)."""
+        return self.profile(r)
+
     def _gram(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.profile(sq_dists(x, y))
+        r = sq_dists(x, y)
+        return self.profile_(r) if _no_grad(x, y) else self.profile(r)
 
     def _paired(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.profile(((x - y) ** 2).sum(1))
@@ -215,6 +235,9 @@ class Gaussian(RadialKernel):
 
     def profile(self, r):
         return torch.exp(r * (-0.5 / self._sigma() ** 2))
+
+    def profile_(self, r):
+        return r.mul_(-0.5 / self._sigma() ** 2).exp_()
 
     def smmd_constants(self):
         return 1.0, 0.5 / self._sigma() ** 2
@@ -268,6 +291,9 @@ class RationalQuadratic(RadialKernel):
     def profile(self, r):
         return _rq(r, self.alpha, self.lengthscale)
 
+    def profile_(self, r):
+        return r.mul_(0.5 / (self.alpha * self.lengthscale ** 2)).add_(1).pow_(-self.alpha)
+
     def smmd_constants(self):
         return 1.0, 0.5 / self.lengthscale ** 2
 
@@ -312,6 +338,9 @@ class InverseMultiquadric(RadialKernel):
     def profile(self, r):
         return torch.rsqrt(1 + r / self.scale ** 2)
 
+    def profile_(self, r):
+        return r.mul_(1 / self.scale ** 2).add_(1).rsqrt_()
+
     def smmd_constants(self):
         return 1.0, 0.5 / self.scale ** 2
 
@@ -352,8 +381,9 @@ class Polynomial(Kernel):
         return 1.0 / d if self.gamma is None else float(self.gamma)
 
     def _gram(self, x, y):
-        return torch.pow(torch.addmm(torch.full((1, 1), float(self.coef0), dtype=x.dtype, device=x.device),
-                                     x, y.T, alpha=self._g(x.shape[1])), int(self.degree))
+        ip = torch.addmm(torch.full((1, 1), float(self.coef0), dtype=x.dtype, device=x.device),
+                         x, y.T, alpha=self._g(x.shape[1]))
+        return ip.pow_(int(self.degree)) if _no_grad(x, y) else torch.pow(ip, int(self.degree))
 
     def _paired(self, x, y):
         return torch.pow((x * y).sum(1) * self._g(x.shape[1]) + self.coef0, int(self.degree))

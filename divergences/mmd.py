@@ -81,8 +81,10 @@ def _tile(k: _kernels.Kernel, a: torch.Tensor, b: torch.Tensor, drop_diag: bool,
           want_rows: bool, want_sq: bool) -> tuple[torch.Tensor, ...]:
     K = k._gram(a, b)
     if drop_diag:
-        eye = torch.eye(K.shape[0], K.shape[1], dtype=torch.bool, device=K.device)
-        K = K.masked_fill(eye, 0)
+        if _kernels._no_grad(K):
+            K.fill_diagonal_(0)
+        else:
+            K = K.masked_fill(torch.eye(K.shape[0], K.shape[1], dtype=torch.bool, device=K.device), 0)
     out = [K.sum().double()]
     if want_rows:
         out += [K.sum(1).double(), K.sum(0).double()]
@@ -111,7 +113,7 @@ def _gram_stats(k: _kernels.Kernel, a: torch.Tensor, b: torch.Tensor | None, bs:
     for i in range(0, n, bs):
         ai = a[i:i + bs]
         for j in range(i if same else 0, m, bs):
-            bj = bb[j:j + bs]
+            bj = ai if (same and i == j) else bb[j:j + bs]  # same object: exact zero self-distances
             dd = same and drop_diag and i == j
             if grad and multi:
                 res = checkpoint(_tile, k, ai, bj, dd, want_rows, want_sq, use_reentrant=False)
@@ -298,7 +300,9 @@ def mmd_test(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussi
     """Permutation two-sample test of ``H0: P = Q`` with an MMD^2 statistic (Gretton et al. 2012, Sec. 5).
 
     The pooled sample ``z = (x, y)`` is relabelled ``n_permutations`` times by uniformly random
-    permutations drawn from ``torch.Generator().manual_seed(seed)``; each relabelling's
+    permutations (relabelling b puts ``z[perm_b[:n]]`` in the first group, ``perm_b`` the
+    argsort of row b of a ``(B, n + m)`` float64 uniform array drawn from
+    ``torch.Generator().manual_seed(seed)``); each relabelling's
     statistic is ``s^T K s / (n(n-1)) + (1-s)^T K (1-s) / (m(m-1)) - 2 s^T K (1-s) / (nm)`` with
     ``s`` the indicator of the first group and ``K`` the pooled Gram matrix with zero diagonal
     (unbiased; the biased statistic keeps the diagonal and divides by n^2, m^2).  ``K`` is
@@ -319,11 +323,12 @@ def mmd_test(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussi
         N = n + m
         z = torch.cat([xt, yt], 0)
         gen = torch.Generator().manual_seed(int(seed))
-        S = torch.zeros(N, B + 1, dtype=torch.float64)
-        S[:n, 0] = 1.0  # column 0: the observed labelling
-        for b in range(1, B + 1):
-            S[torch.randperm(N, generator=gen)[:n], b] = 1.0
-        S = S.to(z.device)
+        # relabelling b: the first n entries of argsort of N float64 uniforms (a uniform permutation)
+        perms = torch.rand(B, N, dtype=torch.float64, generator=gen).argsort(dim=1)
+        St = torch.zeros(B + 1, N, dtype=torch.float64)
+        St[0, :n] = 1.0  # row 0: the observed labelling
+        St[1:].scatter_(1, perms[:, :n], 1.0)
+        S = St.T.contiguous().to(z.device)
         u = torch.zeros(B + 1, dtype=torch.float64, device=z.device)
         r = torch.zeros(N, dtype=torch.float64, device=z.device)
         rb = max(1, min(bs, (1 << 24) // N))  # row tile: at most ~16M kernel entries at a time

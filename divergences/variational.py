@@ -85,6 +85,10 @@ class VariationalEstimate:
 
 # ----------------------------------------------------------------------------- bounds at a critic
 def _scores(critic: Critic, x: torch.Tensor, name: str) -> torch.Tensor:
+    if isinstance(critic, nn.Module):  # feed a module its own dtype and device
+        p = next(critic.parameters(), None)
+        if p is not None and (p.dtype != x.dtype or p.device != x.device):
+            x = x.to(device=p.device, dtype=p.dtype)
     out = critic(x)
     if not isinstance(out, torch.Tensor):
         raise ValueError(f"critic: must return a torch tensor, got {type(out).__name__}")
@@ -206,12 +210,12 @@ def _check_training_args(steps: int, lr: float, batch_size: int | None, holdout:
 
 
 def _prepare_training(x: ArrayLike, y: ArrayLike, critic: nn.Module | None, seed: int, hidden: tuple[int, ...],
-                      holdout: float, spectral_norm: bool = False
+                      holdout: float, spectral_norm: bool = False, zero_output: bool = False
                       ) -> tuple[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Generator]:
     xt, yt, _ = _samples(x, y, min_n=2)
     if critic is None:
-        critic = mlp_critic(xt.shape[1], hidden, spectral_norm=spectral_norm, seed=seed,
-                            dtype=torch.float32, device=xt.device)
+        critic = mlp_critic(xt.shape[1], hidden, spectral_norm=spectral_norm, zero_output=zero_output,
+                            seed=seed, dtype=torch.float32, device=xt.device)
     elif not isinstance(critic, nn.Module):
         raise ValueError(f"critic: must be a torch.nn.Module (to be trained), got {type(critic).__name__}")
     p = next(critic.parameters(), None)
@@ -390,6 +394,11 @@ def wasserstein_dual(x: ArrayLike, y: ArrayLike, lipschitz: str = "gp", critic: 
       held-out samples and their interpolates (C14); the raw difference is ``estimate *
       lipschitz``.
 
+    The default critic for ``"gp"`` and ``"clip"`` starts as the zero function (last layer
+    zero): with the two-sided penalty a random initial critic of the wrong sign is a local
+    optimum (turning ``f`` into ``-f`` must pass through small gradients, which the penalty
+    punishes), a trap the zero start avoids.
+
     ``estimate`` (``"gp"``/``"sn"``): held-out ``mean_P f - mean_Q f``; ``stderr`` its
     standard error; ``trace``: the training-batch ``E_P f - E_Q f`` per step (penalty
     excluded); ``lipschitz``: ``max ||grad f||`` on held-out points and interpolates (C14).
@@ -404,7 +413,8 @@ def wasserstein_dual(x: ArrayLike, y: ArrayLike, lipschitz: str = "gp", critic: 
     if lipschitz == "sn" and critic is not None:
         raise ValueError("critic: lipschitz='sn' builds its own spectrally normalised critic; pass critic=None")
     critic, x_tr, x_ev, y_tr, y_ev, gen = _prepare_training(x, y, critic, seed, hidden, holdout,
-                                                            spectral_norm=(lipschitz == "sn"))
+                                                            spectral_norm=(lipschitz == "sn"),
+                                                            zero_output=(lipschitz != "sn"))
     params = list(critic.parameters())
 
     def penalty(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:

@@ -370,8 +370,9 @@ def _entropic_ot(a: torch.Tensor, b: torch.Tensor, cost: torch.Tensor, reg: floa
     a64 = a.detach().cpu().double().numpy()
     b64 = b.detach().cpu().double().numpy()
     c64 = cost.detach().cpu().double().numpy()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # POT's warnings replaced by the explicit check below
         warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
         plan, log = ot.sinkhorn(a64, b64, c64, reg, method="sinkhorn_log", numItermax=num_iter_max,
                                 stopThr=stop_threshold, log=True, warn=False)
     errs = log.get("err", [])
@@ -437,7 +438,11 @@ def sinkhorn(x: ArrayLike, y: ArrayLike, reg: float, p: float = 2.0, x_weights: 
     check_positive(stop_threshold, "stop_threshold")
     xt, yt, a, b, as_torch = _prepare(x, y, x_weights, y_weights)
     args = (float(reg), int(num_iter_max), float(stop_threshold), on_nonconvergence)
-    val = _entropic_ot(a, b, _cost(xt, yt, p), *args)
+    same = xt.shape == yt.shape and bool(torch.equal(xt, yt)) and bool(torch.equal(a, b))
+    if same:  # OT_eps(a, a): the symmetric solver (plain alternating Sinkhorn oscillates here)
+        val = _entropic_ot_symmetric(a, _cost(xt, yt, p), *args)
+    else:
+        val = _entropic_ot(a, b, _cost(xt, yt, p), *args)
     if debiased:
         val = val - 0.5 * _entropic_ot_symmetric(a, _cost(xt, xt, p), *args) \
                   - 0.5 * _entropic_ot_symmetric(b, _cost(yt, yt, p), *args)

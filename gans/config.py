@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -24,6 +25,24 @@ import yaml
 
 __all__ = ["load_defaults", "load_config", "apply_overrides", "validate", "config_hash", "deep_merge",
            "resolve"]
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML loader that also reads ``1e-3`` (no dot) as a float, as YAML 1.2 does."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
+def _yaml_load(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 (SafeLoader subclass)
+
 
 FREE_SECTIONS = ("data", "generator", "discriminator", "loss", "eval", "latent")
 # keys that may change between a run and its resume without changing the run's identity
@@ -45,7 +64,7 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 def load_defaults() -> dict[str, Any]:
     """The packaged ``gans/configs/defaults.yaml``."""
     text = resources.files("gans").joinpath("configs/defaults.yaml").read_text()
-    return yaml.safe_load(text)
+    return _yaml_load(text)
 
 
 def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -54,7 +73,7 @@ def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise ValueError(f"config inheritance cycle through {path}")
     if not path.is_file():
         raise ValueError(f"config file not found: {path}")
-    data = yaml.safe_load(path.read_text()) or {}
+    data = _yaml_load(path.read_text()) or {}
     if not isinstance(data, dict):
         raise ValueError(f"config {path} must be a YAML mapping, got {type(data).__name__}")
     parent = data.pop("defaults", None)
@@ -76,7 +95,7 @@ def apply_overrides(cfg: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
         if not all(parts):
             raise ValueError(f"--set key must be dotted names, got {key!r}")
         try:
-            value = yaml.safe_load(text)
+            value = _yaml_load(text)
         except yaml.YAMLError as err:
             raise ValueError(f"--set {key}: cannot parse value {text!r} as YAML: {err}") from err
         node = out

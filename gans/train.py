@@ -182,7 +182,7 @@ def _write_metrics(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 @torch.no_grad()
-def _save_samples(G: nn.Module, z: torch.Tensor, real: torch.Tensor, path: Path) -> None:
+def _save_samples(G: nn.Module, z: torch.Tensor, real: torch.Tensor | None, path: Path) -> None:
     """A scatter plot (2-D data, with real samples in grey) or an image grid (PNG)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     was = G.training
@@ -194,10 +194,16 @@ def _save_samples(G: nn.Module, z: torch.Tensor, real: torch.Tensor, path: Path)
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(4, 4))
-        r = real.float().cpu()
-        ax.scatter(r[:, 0], r[:, 1], s=2, c="0.7", label="data")
-        ax.scatter(x[:, 0], x[:, 1], s=2, c="C3", label="generated")
-        ax.set_aspect("equal")
+        r = real.float().cpu().reshape(len(real), -1) if real is not None else None
+        if x.shape[1] >= 2:  # first two coordinates
+            if r is not None:
+                ax.scatter(r[:, 0], r[:, 1], s=2, c="0.7", label="data")
+            ax.scatter(x[:, 0], x[:, 1], s=2, c="C3", label="generated")
+            ax.set_aspect("equal")
+        else:  # 1-D data: histograms
+            if r is not None:
+                ax.hist(r[:, 0].numpy(), bins=60, color="0.7", label="data", density=True)
+            ax.hist(x[:, 0].numpy(), bins=60, color="C3", alpha=0.6, label="generated", density=True)
         ax.legend(loc="upper right", fontsize=7, markerscale=4)
         fig.tight_layout()
         fig.savefig(path, dpi=90)
@@ -222,6 +228,17 @@ def _evaluate(fn_path: str, G: nn.Module, dataset: Any, eval_cfg: Mapping[str, A
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         out = fn(G, dataset, dict(eval_cfg), device, seed)
     return {f"eval_{k}": (v if isinstance(v, str) else float(v)) for k, v in out.items()}
+
+
+def _check_ranks_in_sync(G: nn.Module, D: nn.Module) -> None:
+    """Under DDP every rank must hold the same parameters; compare float64 checksums."""
+    with torch.no_grad():
+        sums = torch.stack([sum(p.double().sum() for p in m.parameters()) for m in (G, D)]).cpu()
+    all_sums = [torch.zeros_like(sums) for _ in range(torch.distributed.get_world_size())]
+    torch.distributed.all_gather_object(all_sums, sums)
+    if not all(torch.equal(all_sums[0], s) for s in all_sums):
+        raise RuntimeError(f"DDP ranks hold different parameters (checksums {all_sums}); gradients were not "
+                           "synchronised")
 
 
 def train(cfg: Mapping[str, Any], out: str | Path, resume: bool = False, *, loss: Any = None,
@@ -307,7 +324,8 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
 
     fixed_z = LatentStream(cfg["latent"]["dim"], 1, cfg["latent"].get("distribution", "normal"),
                            _stream_seed(seed, 0, 5), device)(2000 if not images else tc["n_samples"])
-    real_show = dataset.tensor[:2000] if (not images and hasattr(dataset, "tensor")) else None
+    real_show = dataset.tensor[:2000] if (not images and isinstance(getattr(dataset, "tensor", None),
+                                                                    torch.Tensor)) else None
 
     def save(step_now: int) -> None:
         state_local = {"real": real_stream.state_dict(), "z": z_stream.state_dict(), "loss": loss_gen.get_state()}
@@ -318,6 +336,8 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
             torch.distributed.all_gather_object(rngs, rng_local)
         else:
             samplers, rngs = [state_local], [rng_local]
+        if info.enabled:
+            _check_ranks_in_sync(G, D)
         if not info.is_main:
             return
         for name, m in (("generator", G), ("discriminator", D)):

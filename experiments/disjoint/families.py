@@ -10,7 +10,9 @@ Every family has ``Q_theta => P`` weakly as ``theta -> 0`` and ``Q_theta = P`` a
 * ``ShrinkingSegment`` P = delta_0, Q_theta = U[|theta|, 2|theta|] * sign(theta)  (in R: a segment of
   length |theta| shrinking onto the point 0, always disjoint from it);
 * ``GaussianShift``  P = N(0, I_d), Q_theta = N(theta e_1, I_d)  (the control: mutually absolutely
-  continuous, every divergence is continuous).
+  continuous, every divergence is continuous);
+* ``CubeShift``      P = U[0, 1]^d, Q_theta = P + theta e_1  (overlap 1 - |theta|; disjoint for
+  |theta| >= 1; used in any dimension for the (T) column).
 
 Conventions (the same as :mod:`divergences`): natural logarithms; ``jsd`` has the 1/2 weights
 (``0 <= JSD <= log 2``); ``kl`` is KL(P || Q_theta) (``inf`` when P is not absolutely continuous
@@ -41,7 +43,8 @@ from scipy import integrate, optimize, special, stats
 
 __all__ = [
     "KERNELS", "DIVERGENCES", "LAMBDA_SMMD", "kernel", "kernel_gap", "sup_over_scale",
-    "Family", "ParallelLines", "DiracGAN", "ShrinkingSegment", "GaussianShift", "all_families",
+    "Family", "ParallelLines", "DiracGAN", "ShrinkingSegment", "GaussianShift", "CubeShift",
+    "triangular_gauss", "all_families",
 ]
 
 KERNELS = ("gaussian", "rq")
@@ -342,6 +345,69 @@ class GaussianShift(Family):
         ``2 (1 + 2a^2)^(-1/2) (1 - exp(-a^2 theta^2 / (2 (1 + 2 a^2))))``."""
         a2 = np.asarray(a, dtype=float) ** 2
         return 2.0 / np.sqrt(1.0 + 2.0 * a2) * -np.expm1(-a2 * theta * theta / (2.0 * (1.0 + 2.0 * a2)))
+
+
+def triangular_gauss(theta: float, c: np.ndarray | float) -> np.ndarray:
+    """``E exp(-c (V + theta)^2)`` for V = U - U' (U, U' iid U[0, 1]; density ``1 - |v|`` on [-1, 1]).
+
+    Closed form with ``I(a, b) = int_a^b e^{-c w^2} dw`` (erf) and ``J(a, b) = int_a^b w e^{-c w^2} dw``:
+    ``(1 - theta) I(theta-1, theta) + J(theta-1, theta) + (1 + theta) I(theta, theta+1) - J(theta, theta+1)``.
+    """
+    c = np.asarray(c, dtype=float)
+    r = np.sqrt(c)
+
+    def i_(a: float, b: float) -> np.ndarray:
+        return np.sqrt(np.pi) / (2 * r) * (special.erf(r * b) - special.erf(r * a))
+
+    def j_(a: float, b: float) -> np.ndarray:
+        lo, hi = sorted((a * a, b * b))
+        sign = 1.0 if b * b >= a * a else -1.0      # e^{-c a^2} - e^{-c b^2} without cancellation
+        return sign * np.exp(-c * lo) * -np.expm1(-c * (hi - lo)) / (2 * c)
+
+    t = float(theta)
+    return ((1 - t) * i_(t - 1, t) + j_(t - 1, t) + (1 + t) * i_(t, t + 1) - j_(t, t + 1))
+
+
+@dataclass(frozen=True)
+class CubeShift(Family):
+    """``P = U[0, 1]^d``, ``Q_theta = P + theta e_1``: overlap ``o = max(0, 1 - |theta|)``."""
+
+    name: str = "cube_shift"
+    dim: int = 1
+
+    def sample_q(self, theta: float, n: int, seed: int) -> np.ndarray:
+        x = np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, self.dim))
+        x[:, 0] += float(theta)
+        return x
+
+    def jsd(self, theta: float) -> float:
+        """Where only one density is positive the integrand gives ``log 2``: ``JSD = (1 - o) log 2``."""
+        return (1.0 - max(0.0, 1.0 - abs(theta))) * math.log(2.0)
+
+    def kl(self, theta: float) -> float:
+        """P has mass ``1 - o > 0`` where Q_theta has none (theta != 0): ``+inf``."""
+        return math.inf
+
+    def tv(self, theta: float) -> float:
+        """``TV = 1 - o``."""
+        return 1.0 - max(0.0, 1.0 - abs(theta))
+
+    def w1(self, theta: float) -> float:
+        """A translation: ``W1 = |theta|``."""
+        return abs(theta)
+
+    def mmd2(self, theta: float, kernel_name: str = "gaussian", bandwidth: float = 1.0) -> float:
+        """Gaussian product kernel: ``2 c_0^(d-1) (c_0 - c_theta)``, ``c_t = E exp(-(V + t)^2 / 2h^2)``."""
+        if kernel_name != "gaussian":
+            raise ValueError(f"kernel_name: only 'gaussian' has a closed form here, got {kernel_name!r}")
+        c = 1.0 / (2.0 * bandwidth**2)
+        c0 = float(triangular_gauss(0.0, c))
+        return 2.0 * c0 ** (self.dim - 1) * (c0 - float(triangular_gauss(theta, c)))
+
+    def feature_mmd2(self, theta: float, a: np.ndarray) -> np.ndarray:
+        """``phi = a x_1``: ``2 (E e^{-a^2 V^2 / 2} - E e^{-a^2 (V + theta)^2 / 2})``."""
+        c = np.asarray(a, dtype=float) ** 2 / 2.0
+        return 2.0 * (triangular_gauss(0.0, c) - triangular_gauss(theta, c))
 
 
 def all_families() -> list[Family]:

@@ -1,1 +1,35 @@
-# rules: (being written)
+# Foundations (issue 2; claims C02, C03, C09-C11): analytic figures from divergences.fdiv and
+# divergences.gan_objective.  No profile dependence; each runs in well under a minute on one core.
+
+
+rule fdiv_conjugates:
+    input:
+        "experiments/fdiv_conjugates.py",
+        "divergences/fdiv.py",
+    output:
+        "results/figures/fdiv_conjugates.png",
+    log:
+        log_path("fdiv_conjugates"),
+    threads: 1
+    shell:
+        "python -m experiments.fdiv_conjugates --profile {PROFILE} --out {output} > {log} 2>&1"
+
+
+rule optimal_discriminator:
+    input:
+        "experiments/optimal_discriminator.py",
+        "divergences/gan_objective.py",
+        "divergences/continuous.py",
+    output:
+        "results/figures/optimal_discriminator.png",
+    log:
+        log_path("optimal_discriminator"),
+    threads: 1
+    shell:
+        "python -m experiments.optimal_discriminator --profile {PROFILE} --out {output} > {log} 2>&1"
+
+
+ALL_TARGETS += [
+    "results/figures/fdiv_conjugates.png",
+    "results/figures/optimal_discriminator.png",
+]

@@ -1,1 +1,40 @@
-# rules: (being written)
+# C26 mode collapse on 2-D mixtures (experiments/toy_mixtures.py): one training job per loss
+# (both mixtures, every seed of the profile; CPU only, tiny MLPs: no GPU even in the paper
+# profile), then one job that draws the figure and writes the table.
+TOY_LOSSES = sorted(l for l in glob_wildcards("experiments/configs/toy/{loss}.yaml").loss if l != "common")
+TOY_MIXTURES = ["ring", "grid"]
+TOY_SEEDS = [0] if PROFILE == "quick" else [0, 1, 2]
+TOY_ROOT = f"runs/toy_{PROFILE}"
+
+
+rule toy_train:
+    input:
+        "experiments/toy_mixtures.py",
+        "experiments/configs/toy/common.yaml",
+        "experiments/configs/toy/{loss}.yaml",
+    output:
+        expand(TOY_ROOT + "/{mixture}/{{loss}}/seed{seed}/summary.json", mixture=TOY_MIXTURES, seed=TOY_SEEDS),
+    log:
+        log_path("toy_train_{loss}"),
+    threads: 1
+    shell:
+        "python -m experiments.toy_mixtures run --loss {wildcards.loss} --profile {PROFILE} "
+        "--root {TOY_ROOT} > {log} 2>&1"
+
+
+rule toy_mixtures:
+    input:
+        expand(TOY_ROOT + "/{mixture}/{loss}/seed{seed}/summary.json", mixture=TOY_MIXTURES, loss=TOY_LOSSES,
+               seed=TOY_SEEDS),
+    output:
+        figure="results/figures/toy_mixtures.png",
+        table="results/tables/toy_mixtures.csv",
+    log:
+        log_path("toy_mixtures"),
+    threads: 1
+    shell:
+        "python -m experiments.toy_mixtures plot --root {TOY_ROOT} --profile {PROFILE} "
+        "--figure {output.figure} --table {output.table} > {log} 2>&1"
+
+
+ALL_TARGETS += ["results/figures/toy_mixtures.png", "results/tables/toy_mixtures.csv"]

@@ -1,1 +1,34 @@
-# rules: (being written)
+# Transport / kNN estimators (helper C): cost-against-n figure (C07 T, C13, C18-C19) and the
+# kNN KL benchmark against a per-point loop.
+
+
+rule estimator_scaling:
+    input:
+        "experiments/benchmarks/scaling.py",
+    output:
+        csv="results/benchmarks/estimator_scaling.csv",
+        png="results/figures/estimator_scaling.png",
+    log:
+        log_path("estimator_scaling"),
+    threads: 2
+    shell:
+        "python -m experiments.benchmarks.scaling --profile {PROFILE} --csv {output.csv} --png {output.png} > {log} 2>&1"
+
+
+rule knn_bench:
+    input:
+        "experiments/benchmarks/knn_bench.py",
+    output:
+        "results/benchmarks/knn_kl.csv",
+    log:
+        log_path("knn_bench"),
+    threads: 2
+    shell:
+        "python -m experiments.benchmarks.knn_bench --profile {PROFILE} --out {output} > {log} 2>&1"
+
+
+ALL_TARGETS += [
+    "results/benchmarks/estimator_scaling.csv",
+    "results/figures/estimator_scaling.png",
+    "results/benchmarks/knn_kl.csv",
+]

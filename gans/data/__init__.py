@@ -5,6 +5,9 @@ Items are tensors: float for toy data, ``uint8`` CHW for images.  Every dataset 
 name the data; a stand-in is never presented as CelebA or ImageNet).  A dataset may also expose
 ``tensor`` (all items stacked, shape (N, ...)) so that the trainer batches by indexing.
 
+``random_images`` (uniform random ``uint8`` images; keys ``n``, ``resolution``, ``channels``) is
+a synthetic stand-in for throughput benchmarks and tests only (it is not a data set to learn).
+
 Registry entries are either callables ``build(cfg, seed)`` or module names resolved lazily:
 the module must expose ``build(cfg, seed)``.  Toy: ``ring``, ``grid`` (:mod:`gans.data.toy`).
 Images (helper modules, loaded only when used): ``celeba``, ``imagenet64``, ``cifar10``,
@@ -23,11 +26,35 @@ from torch.utils.data import Dataset
 
 from . import toy
 
-__all__ = ["DATASETS", "build_dataset", "to_model_input"]
+__all__ = ["DATASETS", "build_dataset", "to_model_input", "RandomImages"]
+
+class RandomImages(Dataset):
+    """``n`` uniform random uint8 images (channels, resolution, resolution) fixed by ``seed``."""
+
+    def __init__(self, n: int, resolution: int, channels: int, seed: int) -> None:
+        if n < 1 or resolution < 1 or channels < 1:
+            raise ValueError(f"n, resolution and channels must be >= 1, got {n}, {resolution}, {channels}")
+        gen = torch.Generator().manual_seed(int(seed))
+        self.tensor = torch.randint(0, 256, (n, channels, resolution, resolution), generator=gen, dtype=torch.uint8)
+        self.info = {"name": "random images", "kind": "synthetic",
+                     "description": f"{n} uniform random {channels}x{resolution}x{resolution} uint8 images "
+                                    "(synthetic, for throughput benchmarks)"}
+
+    def __len__(self) -> int:
+        return self.tensor.shape[0]
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return self.tensor[i]
+
+
+def _random_images(cfg: Mapping[str, Any], seed: int) -> RandomImages:
+    return RandomImages(int(cfg.get("n", 1024)), int(cfg.get("resolution", 64)), int(cfg.get("channels", 3)), seed)
+
 
 DATASETS: dict[str, Callable[[Mapping[str, Any], int], Dataset] | str] = {
     "ring": toy.build,
     "grid": toy.build,
+    "random_images": _random_images,
     "celeba": "gans.data.images",
     "imagenet64": "gans.data.images",
     "cifar10": "gans.data.images",

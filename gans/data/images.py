@@ -153,6 +153,15 @@ class ArrayImageDataset(Dataset):
         self.resolution = int(resolution or images.shape[-1])
         self.labels = labels
 
+    @property
+    def tensor(self) -> torch.Tensor | None:
+        """All items stacked (N, 3, R, R) uint8 when held in memory at the served resolution
+        (the trainer then batches by indexing); ``None`` for memory-mapped or resized data."""
+        if isinstance(self.images, np.memmap) or self.images.shape[-1] != self.resolution \
+                or self.images.shape[1] != 3:
+            return None
+        return torch.from_numpy(self.images)
+
     def __len__(self) -> int:
         return len(self.images)
 

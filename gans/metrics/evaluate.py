@@ -48,6 +48,8 @@ EVAL_DEFAULTS: dict[str, Any] = {
     "kid_subset_size": 1000,
     "is_splits": 10,
     "fallback_seed": 0,
+    "feature_cache": None,      # folder to keep real-data features between evaluations / runs
+    "latent": None,             # {dim, distribution}; default generator.latent_dim, normal
 }
 
 
@@ -163,6 +165,28 @@ def generated_features(generator: nn.Module, net: nn.Module, n: int, batch_size:
         generator.train(was_training)
 
 
+def _cached_real(folder: str | None, key: str, dataset: Dataset, net: nn.Module, n: int,
+                 batch_size: int, seed: int, device: torch.device) -> tuple[np.ndarray, np.ndarray | None]:
+    """Real features, stored under ``eval.feature_cache`` (a folder) when set, keyed by a hash of
+    the network, dataset name and size, sample count and seed."""
+    if not folder:
+        return real_features(dataset, net, n, batch_size, seed, device)
+    import hashlib
+    from pathlib import Path
+
+    path = Path(folder) / f"real_{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
+    if path.is_file():
+        with np.load(path) as z:
+            return z["features"], (z["logits"] if "logits" in z.files else None)
+    feats, logits = real_features(dataset, net, n, batch_size, seed, device)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    arrays = {"features": feats} if logits is None else {"features": feats, "logits": logits}
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+    return feats, logits
+
+
 def _pair(value: Any) -> tuple[float, float]:
     if isinstance(value, Mapping):
         return float(value["mean"]), float(value["std"])
@@ -172,14 +196,16 @@ def _pair(value: Any) -> tuple[float, float]:
 
 def evaluate_generator(generator: nn.Module, dataset: Dataset, eval_cfg: Mapping[str, Any] | None,
                        device: str | torch.device, seed: int,
-                       cache: MutableMapping[str, Any] | None = None) -> dict[str, Any]:
+                       cache: MutableMapping[str, Any] | None = None,
+                       feature_net: nn.Module | None = None) -> dict[str, Any]:
     """FID, KID (mean, std) and IS of ``generator`` against ``dataset``; claims C28-C30.
 
     ``eval_cfg`` keys: see :data:`EVAL_DEFAULTS`, plus ``latent: {dim, distribution}`` (default:
     ``generator.latent_dim`` and ``normal``; pass the training config's ``latent`` section).
     ``seed`` fixes the latent codes, the real subset and the KID subsets.  ``cache`` (any dict
     kept by the caller between evaluations) stores the feature network and the real features
-    so periodic evaluation pays for them once.
+    so periodic evaluation pays for them once.  ``feature_net`` replaces the configured network
+    (any module mapping uint8 images to ``(features, logits or None)`` with a ``name``).
 
     Returns ``fid``, ``kid_mean``, ``kid_std``, ``is_mean``/``is_std`` (only with Inception
     logits), ``n_real``, ``n_fake``, ``kid_subsets``, ``kid_subset_size`` (after capping),
@@ -188,15 +214,20 @@ def evaluate_generator(generator: nn.Module, dataset: Dataset, eval_cfg: Mapping
     cfg = _cfg(eval_cfg)
     device = torch.device(device)
     cache = {} if cache is None else cache
-    key_net = f"net:{cfg['feature_network']}:{cfg['inception_weights']}:{cfg['fallback_seed']}:{device}"
-    if key_net not in cache:
-        cache[key_net] = build_feature_network(cfg, device)
+    if feature_net is not None:
+        key_net = f"net:custom:{getattr(feature_net, 'name', type(feature_net).__name__)}:{id(feature_net)}"
+        cache[key_net] = feature_net
+    else:
+        key_net = f"net:{cfg['feature_network']}:{cfg['inception_weights']}:{cfg['fallback_seed']}:{device}"
+        if key_net not in cache:
+            cache[key_net] = build_feature_network(cfg, device)
     net = cache[key_net]
     n_real_req = int(cfg["n_real"] or cfg["n"])
     info = getattr(dataset, "info", {}) or {}
-    key_real = f"real:{key_net}:{info.get('name')}:{len(dataset)}:{n_real_req}:{seed}"  # type: ignore[arg-type]
+    key_real = f"real:{key_net}:{info.get('name')}:{info.get('description')}:{len(dataset)}:{n_real_req}:{seed}"  # type: ignore[arg-type]
     if key_real not in cache:
-        cache[key_real] = real_features(dataset, net, n_real_req, int(cfg["batch_size"]), seed, device)
+        cache[key_real] = _cached_real(cfg.get("feature_cache"), key_real, dataset, net, n_real_req,
+                                       int(cfg["batch_size"]), seed, device)
     fr, _ = cache[key_real]
     dim, dist = _latent(cfg, generator)
     fg, logits = generated_features(generator, net, int(cfg["n"]), int(cfg["batch_size"]), dim, dist,
@@ -209,5 +240,5 @@ def evaluate_generator(generator: nn.Module, dataset: Dataset, eval_cfg: Mapping
         splits = int(min(cfg["is_splits"], len(logits)))
         out["is_mean"], out["is_std"] = _pair(dv.inception_score(logits, splits=splits))
     out.update(n_real=int(len(fr)), n_fake=int(len(fg)), kid_subsets=int(cfg["kid_subsets"]),
-               kid_subset_size=subset, feature_network=str(net.name), feature_dim=int(fr.shape[1]))
+               kid_subset_size=subset, feature_network=str(getattr(net, "name", type(net).__name__)), feature_dim=int(fr.shape[1]))
     return out

@@ -1,0 +1,249 @@
+"""Image-scale comparison of WGAN-GP, SN-GAN, MMD-GAN-GP, SMMD-GAN and SN-SMMD-GAN (C28-C31).
+
+Two sub-commands, wired by ``experiments/rules/images.smk``:
+
+``train``  one run of ``gans.train`` from a comparison config, with the pipeline's device,
+           data path and Inception path filled in, the CPU thread count fixed, and
+           ``run_info.json`` (device name, wall time, throughput) written beside the run::
+
+    python -m experiments.image_comparison train --config experiments/configs/image/quick/smmd.yaml \
+        --out runs/image/quick/smmd --device cpu --threads 1
+
+``report`` the figures and the table from finished runs::
+
+    python -m experiments.image_comparison report --runs runs/image/quick/*/ \
+        --scores results/figures/image_comparison_scores.png \
+        --samples results/figures/image_comparison_samples.png \
+        --table results/tables/image_comparison.csv
+
+The table has columns ``dataset, method, fid, kid, feature_network, device,
+generator_iterations, source``: measured rows (``source`` = run id, the last evaluation of each
+run) and the scores reported by Arbel et al. (2018, poster; FID, KID) with ``source = paper``.
+KID is stored as the raw unbiased MMD^2 (the paper prints KID x 10^3; its rows are divided by
+10^3 here).  Measured scores on a stand-in dataset or with the fallback feature network are not
+comparable with the paper's numbers: the ``dataset`` and ``feature_network`` columns say which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+
+from experiments.common import device_name, save_figure, write_table
+
+METHODS = {"wgan_gp": "WGAN-GP", "sngan": "SN-GAN", "mmd_gp": "MMD-GAN-GP", "smmd": "SMMD-GAN",
+           "sn_smmd": "SN-SMMD-GAN"}
+
+# Arbel, Sutherland, Binkowski & Gretton (NeurIPS 2018), poster table: FID, KID x 10^3.
+PAPER_SCORES = [
+    ("celeba160", "WGAN-GP", 29.24, 22.00), ("celeba160", "SN-GAN", 22.57, 14.50),
+    ("celeba160", "MMDGAN-GP-L2", 20.55, 13.00), ("celeba160", "Sobolev-GAN", 16.41, 10.55),
+    ("celeba160", "SN-SMMD-GAN", 12.19, 5.73),
+    ("imagenet64", "BGAN", 43.90, 47.00), ("imagenet64", "SN-GAN", 47.45, 44.41),
+    ("imagenet64", "SN-SMMD-GAN", 36.62, 34.64),
+]
+PAPER_ITERATIONS = 150_000  # generator steps of the paper's training runs
+
+
+# --------------------------------------------------------------------------- train
+def train_run(config: str, out: str, device: str, threads: int, data_path: str | None,
+              inception: str | None, overrides: list[str]) -> Path:
+    """Train one comparison config into ``out`` and write ``out/run_info.json``."""
+    from gans.config import resolve
+    from gans.train import train
+
+    torch.set_num_threads(max(1, threads))
+    sets = [f"device={device}"]
+    if data_path and data_path.lower() not in ("none", "null"):
+        sets.append(f"data.path={data_path}")
+    if inception and inception.lower() not in ("none", "null"):
+        sets.append(f"eval.inception_weights={inception}")
+    cfg = resolve(config, sets + list(overrides))
+    t0 = time.perf_counter()
+    run = train(cfg, out, overwrite=True)
+    wall = time.perf_counter() - t0
+    dev = "cuda" if cfg["device"] in ("auto", "cuda") and torch.cuda.is_available() else cfg["device"]
+    if dev.startswith("cuda") and not torch.cuda.is_available():
+        dev = "cpu"
+    iters, batch = cfg["train"]["iterations"], cfg["train"]["batch_size"]
+    info = {"config": config, "device": device_name(dev), "threads": threads, "wall_s": wall,
+            "iterations": iters, "generator_images_per_s": iters * batch / wall,
+            "critic_steps_per_iteration": cfg["train"]["n_critic"]}
+    (Path(run) / "run_info.json").write_text(json.dumps(info, indent=2))
+    return Path(run)
+
+
+# --------------------------------------------------------------------------- report
+def _load_run(run: Path) -> dict:
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    metrics = pd.read_csv(run / "metrics.csv")
+    info = json.loads((run / "run_info.json").read_text()) if (run / "run_info.json").is_file() else {}
+    method = run.name
+    return {"dir": run, "set": run.parent.name, "method": method, "label": METHODS.get(method, method),
+            "cfg": cfg, "metrics": metrics, "info": info}
+
+
+def _dataset_name(cfg: dict) -> str:
+    """The dataset as the table names it: celeba160 / celeba64, imagenet64, or the stand-in's name."""
+    name = cfg["data"]["name"]
+    return f"celeba{cfg['data'].get('resolution', 64)}" if name == "celeba" else name
+
+
+def measured_rows(runs: list[dict]) -> pd.DataFrame:
+    """The last evaluation of every run, one row each."""
+    rows = []
+    for r in runs:
+        m = r["metrics"]
+        if "eval_fid" not in m:
+            raise ValueError(f"{r['dir']}/metrics.csv has no eval_fid column: was eval.every > 0?")
+        last = m.dropna(subset=["eval_fid"]).iloc[-1]
+        rows.append({"dataset": _dataset_name(r["cfg"]), "method": r["label"], "fid": float(last["eval_fid"]),
+                     "kid": float(last["eval_kid_mean"]), "feature_network": str(last["eval_feature_network"]),
+                     "device": r["info"].get("device", "unknown"), "generator_iterations": int(last["step"]),
+                     "source": f"{r['set']}/{r['method']}/seed{r['cfg']['seed']}"})
+    return pd.DataFrame(rows)
+
+
+def paper_rows() -> pd.DataFrame:
+    """The scores reported by Arbel et al. (2018), KID converted from x10^3 to raw MMD^2."""
+    return pd.DataFrame([{"dataset": d, "method": m, "fid": f, "kid": k / 1000.0,
+                          "feature_network": "inception-v3 (TF graph, as reported)", "device": "as reported",
+                          "generator_iterations": PAPER_ITERATIONS, "source": "paper"}
+                         for d, m, f, k in PAPER_SCORES])
+
+
+def plot_scores(runs: list[dict], path: Path, caption_extra: str) -> None:
+    """FID and KID against generator iterations, one line per method, one row per dataset."""
+    import matplotlib.pyplot as plt
+
+    sets = sorted({r["set"] for r in runs})
+    fig, axes = plt.subplots(len(sets), 2, figsize=(10, 3.6 * len(sets) + 0.8), squeeze=False)
+    for i, s in enumerate(sets):
+        for r in [r for r in runs if r["set"] == s]:
+            m = r["metrics"].dropna(subset=["eval_fid"])
+            color = f"C{list(METHODS).index(r['method']) if r['method'] in METHODS else 9}"
+            axes[i, 0].plot(m["step"], m["eval_fid"], "o-", ms=3, color=color, label=r["label"])
+            axes[i, 1].errorbar(m["step"], m["eval_kid_mean"], yerr=m["eval_kid_std"], fmt="o-", ms=3,
+                                capsize=2, color=color, label=r["label"])
+        data = _dataset_name(next(r for r in runs if r["set"] == s)["cfg"])
+        for j, what in enumerate(("FID", "KID (mean ± std over subsets)")):
+            ax = axes[i, j]
+            ax.set_xlabel("generator iterations")
+            ax.set_ylabel(what)
+            ax.set_title(f"{s}: {what.split(' ')[0]} on {data}", fontsize=10)
+            ax.grid(alpha=0.3)
+        axes[i, 0].set_yscale("log")
+        axes[i, 0].legend(fontsize=8)
+    nets = sorted({str(r["metrics"]["eval_feature_network"].dropna().iloc[-1]) for r in runs})
+    devices = sorted({r["info"].get("device", "unknown") for r in runs})
+    n = sorted({(int(r["metrics"]["eval_n_fake"].dropna().iloc[-1]), int(r["metrics"]["eval_n_real"].dropna().iloc[-1]))
+                for r in runs})
+    caption = (f"C28-C31: FID (log scale) and KID of WGAN-GP, SN-GAN, MMD-GAN-GP, SMMD-GAN and SN-SMMD-GAN "
+               f"against generator iterations (EMA generator). Data: {', '.join(sorted({_dataset_name(r['cfg']) for r in runs}))}. "
+               f"Feature network: {'; '.join(nets)}. Samples (generated, real): {n}. Device: {'; '.join(devices)}. "
+               + caption_extra)
+    fig.tight_layout()
+    save_figure(fig, path, caption)
+
+
+@torch.no_grad()
+def plot_samples(runs: list[dict], path: Path, n: int, seed: int, caption_extra: str) -> None:
+    """A row of ``n`` samples per method (fixed latent codes), plus a row of real images."""
+    import matplotlib.pyplot as plt
+
+    from gans.data import build_dataset
+    from gans.train import load_generator
+
+    sets = sorted({r["set"] for r in runs})
+    rows = []
+    for s in sets:
+        group = [r for r in runs if r["set"] == s]
+        cfg = group[0]["cfg"]
+        ds = build_dataset(cfg["data"], cfg["seed"])
+        idx = np.random.default_rng(seed).choice(len(ds), size=n, replace=False)
+        rows.append((f"{s}: real ({ds.info['name']})", torch.stack([ds[int(i)] for i in idx])))
+        for r in group:
+            G = load_generator(r["dir"], ema=True)
+            lat = r["cfg"]["latent"]
+            g = torch.Generator().manual_seed(seed)
+            z = (torch.rand(n, lat["dim"], generator=g) * 2 - 1 if lat.get("distribution") == "uniform"
+                 else torch.randn(n, lat["dim"], generator=g))
+            x = ((G(z).float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+            if x.shape[1] == 1:
+                x = x.expand(-1, 3, -1, -1)
+            step = int(r["metrics"]["step"].iloc[-1])
+            rows.append((f"{s}: {r['label']} ({step} it.)", x))
+    res = rows[0][1].shape[-1]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(min(1.0 * n, 14), 1.05 * len(rows) + 0.9), squeeze=False)
+    for ax, (label, imgs) in zip(axes[:, 0], rows):
+        imgs = imgs[:, :, :, :]
+        strip = torch.cat([torch.nn.functional.pad(im, (1, 1, 1, 1), value=255) for im in imgs], dim=2)
+        ax.imshow(strip.permute(1, 2, 0).numpy(), interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    caption = (f"C31: samples of each method's EMA generator (same {n} latent codes for every method) beside "
+               f"real images, {res}x{res}. Data: {', '.join(sorted({r['cfg']['data']['name'] for r in runs}))}. "
+               f"Device: {'; '.join(sorted({r['info'].get('device', 'unknown') for r in runs}))}. " + caption_extra)
+    fig.subplots_adjust(left=0.22, right=0.99, top=0.99, hspace=0.15)
+    save_figure(fig, path, caption)
+
+
+def report(run_dirs: list[str], scores: str, samples: str, table: str, n_samples: int = 10) -> pd.DataFrame:
+    """Write the scores figure, the samples figure and the table from finished runs."""
+    runs = [_load_run(Path(d)) for d in run_dirs]
+    if not runs:
+        raise ValueError("--runs: no run folders given")
+    standin = any(r["cfg"]["data"]["name"] in ("lfw_faces", "skimage_crops", "digits") for r in runs)
+    fallback = any("not Inception" in str(r["metrics"]["eval_feature_network"].dropna().iloc[-1]) for r in runs)
+    extra = []
+    if standin:
+        extra.append("Stand-in data (embedded in installed packages), not CelebA or ImageNet.")
+    if fallback:
+        extra.append("Fallback random-conv features: values are not comparable with Inception FID/KID or the paper.")
+    if runs[0]["cfg"]["train"]["iterations"] < 10_000:
+        extra.append(f"Quick profile: {runs[0]['cfg']['train']['iterations']} generator iterations "
+                     f"(the paper trains 150000); the ranking at this length says little about C31.")
+    plot_scores(runs, Path(scores), " ".join(extra))
+    plot_samples(runs, Path(samples), n_samples, 0, " ".join(extra))
+    df = pd.concat([measured_rows(runs), paper_rows()], ignore_index=True)
+    write_table(df, table)
+    return df
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line (see the module docstring)."""
+    ap = argparse.ArgumentParser(prog="python -m experiments.image_comparison")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="train one comparison config")
+    t.add_argument("--config", required=True)
+    t.add_argument("--out", required=True)
+    t.add_argument("--device", default="cpu")
+    t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--data-path", default=None, help="dataset location (else the config / env variable)")
+    t.add_argument("--inception", default=None, help="pt_inception-2015-12-05-6726825d.pth (else $GANDIV_INCEPTION)")
+    t.add_argument("--set", dest="overrides", action="append", default=[])
+    r = sub.add_parser("report", help="figures and table from finished runs")
+    r.add_argument("--runs", nargs="+", required=True)
+    r.add_argument("--scores", required=True)
+    r.add_argument("--samples", required=True)
+    r.add_argument("--table", required=True)
+    args = ap.parse_args(argv)
+    if args.cmd == "train":
+        train_run(args.config, args.out, args.device, args.threads, args.data_path, args.inception, args.overrides)
+    else:
+        torch.set_num_threads(1)
+        df = report(args.runs, args.scores, args.samples, args.table)
+        print(df.to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

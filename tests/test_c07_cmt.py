@@ -1,0 +1,114 @@
+"""C07: the (C)(M)(T) table of seed 002, decided by the stated rule from computed evidence.
+
+JSD: no/no/no; W1: yes/yes/no; MMD: yes/yes/yes.  (C) and (M) come from exact values along weakly
+convergent families; (T) from the fitted exponent of the estimator error against n in several
+dimensions.  The fast default tests use dimensions {1, 50} and fewer repetitions; the full table
+(all six rows, d in {1, 2, 5, 10, 50}) is the ``slow`` test.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize
+
+import divergences as dv
+from experiments.disjoint.cmt import (C_TOL, ROWS, T_DEGRADE_MAX, T_SLOPE_MAX, RateConfig, decide,
+                                      fit_exponent, limit_evidence, rate_errors, rate_evidence)
+from experiments.disjoint.families import GaussianShift
+
+SEED_CELLS = {"jsd": ("no", "no", "no"), "w1": ("yes", "yes", "no"), "mmd": ("yes", "yes", "yes")}
+
+
+@pytest.mark.parametrize("row", ["jsd", "w1", "mmd"])
+def test_c07_rule_gives_seed_cells_for_c_and_m(row: str) -> None:
+    cells = decide(limit_evidence(row), None)
+    assert (cells["C"], cells["M"]) == SEED_CELLS[row][:2]
+
+
+def test_c07_c_evidence_separates_jumps_from_continuity() -> None:
+    """The evidence is far from the threshold on both sides (so the rule is not a knife edge)."""
+    assert limit_evidence("jsd")["C_gap_at_theta_1e-8"] == pytest.approx(math.log(2))
+    assert limit_evidence("kl")["C_gap_at_theta_1e-8"] == math.inf
+    for row in ("w1", "mmd"):
+        ev = limit_evidence(row)
+        assert ev["C_gap_at_theta_1e-8"] < 1e-3 * C_TOL
+        assert ev["C_min_decay_exponent"] == pytest.approx(1.0, abs=0.01)   # Lipschitz modulus
+        assert ev["M_min_L_for_abs_theta_ge_1e-2"] > 1e-3
+
+
+def test_c07_rule_can_say_no() -> None:
+    """decide() on hand-made evidence: each criterion fails on its own."""
+    good_lim = {"C_gap_at_theta_1e-8": 1e-9, "M_limit_at_P": 0.0, "M_min_L_for_abs_theta_ge_1e-2": 0.1}
+    rates = pd.DataFrame({"d": [1, 50], "exponent": [-0.5, -0.5]})
+    assert decide(good_lim, rates) == {"C": "yes", "M": "yes", "T": "yes"}
+    assert decide({**good_lim, "C_gap_at_theta_1e-8": math.inf}, rates)["C"] == "no"
+    assert decide({**good_lim, "M_min_L_for_abs_theta_ge_1e-2": 0.0}, rates)["M"] == "no"
+    assert decide(good_lim, rates.assign(exponent=[-0.5, T_SLOPE_MAX + 0.01]))["T"] == "no"
+    assert decide(good_lim, rates.assign(exponent=[-0.9, -0.9 + T_DEGRADE_MAX + 0.01]))["T"] == "no"
+
+
+def _matched_shift(d: int, target: float) -> float:
+    """Shift theta_d with MMD^2(N(0,I_d), N(theta e_1, I_d)) = target at bandwidth sqrt(d)."""
+    g = GaussianShift(dim=d)
+    return optimize.brentq(lambda t: g.mmd2(t, "gaussian", bandwidth=math.sqrt(d)) - target, 1e-6, 100.0)
+
+
+def _mmd_exponent(d: int, ns: tuple[int, ...], reps: int) -> tuple[float, float]:
+    """Fitted exponent of the unbiased MMD^2 RMSE at a population value matched across d."""
+    target = GaussianShift(dim=1).mmd2(1.0, "gaussian", bandwidth=1.0)
+    theta = _matched_shift(d, target)
+    g = GaussianShift(dim=d)
+    errs = []
+    for n in ns:
+        e = [dv.mmd2(g.sample_p(n, 7 * (1000 * n + r) + d), g.sample_q(theta, n, 7 * (1000 * n + r) + d + 3),
+                     "gaussian", bandwidth=math.sqrt(d)) - target for r in range(reps)]
+        errs.append(np.asarray(e))
+    return fit_exponent(np.array(ns), errs)
+
+
+def test_c07_mmd_rate_is_root_n_in_every_dimension_fast() -> None:
+    """Unbiased MMD^2: RMSE ~ n^-1/2 for d = 1 and d = 50 (CLT over 60 repetitions per n: the
+    exponent's standard error comes from the delta method; tolerance 4 s.e.), and the two exponents
+    agree within 4 s.e. of their difference."""
+    ns = (128, 256, 512, 1024)
+    b1, s1 = _mmd_exponent(1, ns, 60)
+    b50, s50 = _mmd_exponent(50, ns, 60)
+    assert abs(b1 + 0.5) <= 4 * s1, (b1, s1)
+    assert abs(b50 + 0.5) <= 4 * s50, (b50, s50)
+    assert abs(b1 - b50) <= 4 * math.hypot(s1, s50)
+    assert max(s1, s50) < 0.1          # the test has power: it would reject n^-1/4 or n^-1
+
+
+def test_c07_t_cells_fast_w1_no_mmd_yes() -> None:
+    """The rule on computed rate evidence (d in {1, 50}): W1's exponent collapses at d = 50, MMD's does not."""
+    cfg = RateConfig(ns=(64, 128, 256, 512), ns_costly=(64, 128, 256, 512), reps_cheap=30, reps_costly=6,
+                     dims=(1, 50))
+    rates = rate_evidence(rate_errors(("w1", "mmd"), cfg, seed=11))
+    lim_ok = {"C_gap_at_theta_1e-8": 0.0, "M_limit_at_P": 0.0, "M_min_L_for_abs_theta_ge_1e-2": 1.0}
+    assert decide(lim_ok, rates[rates.divergence == "w1"])["T"] == "no"
+    assert decide(lim_ok, rates[rates.divergence == "mmd"])["T"] == "yes"
+    w1_50 = rates[(rates.divergence == "w1") & (rates.d == 50)].iloc[0]
+    assert w1_50.exponent > -0.15          # ~ n^(-1/d): essentially flat at d = 50
+
+
+def test_fit_exponent_recovers_a_known_rate(rng: np.random.Generator) -> None:
+    ns = np.array([100, 400, 1600, 6400])
+    errs = [rng.standard_normal(400) * n**-0.5 for n in ns]
+    b, se = fit_exponent(ns, errs)
+    assert abs(b + 0.5) <= 4 * se and se < 0.05
+
+
+@pytest.mark.slow
+def test_c07_full_table_matches_seed() -> None:
+    """All six rows with the default (quick-profile) configuration: the seed's cells for JSD, W1, MMD."""
+    cfg = RateConfig()
+    errors = rate_errors(ROWS, cfg, seed=0)
+    rates = rate_evidence(errors)
+    for row, cells in SEED_CELLS.items():
+        got = decide(limit_evidence(row), rates[rates.divergence == row])
+        assert (got["C"], got["M"], got["T"]) == cells, (row, got)
+    assert decide(limit_evidence("smmd"), rates[rates.divergence == "smmd"]) == {"C": "yes", "M": "yes", "T": "yes"}
