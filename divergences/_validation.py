@@ -22,6 +22,7 @@ def prob_atol(dtype: torch.dtype) -> float:
 
 def check_finite(t: torch.Tensor, name: str) -> None:
     """Raise if ``t`` holds NaN or +-Inf."""
+    t = t.detach()
     if not bool(torch.isfinite(t).all()):
         n_nan = int(torch.isnan(t).sum())
         n_inf = int(torch.isinf(t).sum())
@@ -37,6 +38,7 @@ def check_probability(p: torch.Tensor, name: str) -> None:
     """Probability vectors along the last axis: finite, >= 0, summing to 1 (see prob_atol)."""
     if p.ndim == 0:
         raise ValueError(f"{name}: must have at least one axis (probabilities along the last axis)")
+    p = p.detach()
     check_nonempty(p, name)
     check_finite(p, name)
     if bool((p < 0).any()):

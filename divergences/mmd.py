@@ -264,9 +264,7 @@ def mmd_witness(t: ArrayLike, x: ArrayLike, y: ArrayLike, kernel: str | _kernels
     k0 = _kernels.get(kernel, **kernel_params)
     if isinstance(k0, _kernels.FeatureKernel):
         tt = k0.features(tt, "t")
-        k, xt, yt = k0.prepare(xt, yt)
-    else:
-        k, xt, yt = k0.prepare(xt, yt)
+    k, xt, yt = k0.prepare(xt, yt)
     out = []
     for i in range(0, tt.shape[0], bs):
         ti = tt[i:i + bs]

@@ -15,8 +15,10 @@ import argparse
 import math
 from pathlib import Path
 
+import matplotlib.patches as mpatches
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.lines import Line2D
 
 import divergences as dv
 from experiments.common import device_name, save_figure
@@ -84,8 +86,6 @@ def main() -> None:
     leg_ax = axes.flat[len(ENTRIES)]
     leg_ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    import matplotlib.patches as mpatches
-    from matplotlib.lines import Line2D
     handles += [mpatches.Patch(color="tab:orange", alpha=0.2, label="effective domain of f*"),
                 Line2D([], [], color="tab:orange", ls="--", label="open end of the domain (f* → ∞)"),
                 Line2D([], [], color="tab:orange", marker="o", ls="", label="closed end (finite limit)"),

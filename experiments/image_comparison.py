@@ -30,6 +30,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,9 @@ import torch
 import yaml
 
 from experiments.common import device_name, save_figure, write_table
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 
 METHODS = {"wgan_gp": "WGAN-GP", "sngan": "SN-GAN", "mmd_gp": "MMD-GAN-GP", "smmd": "SMMD-GAN",
            "sn_smmd": "SN-SMMD-GAN"}
@@ -81,6 +85,16 @@ def train_run(config: str, out: str, device: str, threads: int, data_path: str |
 
 
 # --------------------------------------------------------------------------- report
+def _leave_room_for_caption(fig: "plt.Figure", caption: str) -> None:
+    """Lift the axes so that tick labels and x labels stay above the caption text."""
+    import textwrap
+
+    width = max(60, int(fig.get_figwidth() * 13))
+    lines = sum(len(textwrap.wrap(par, width)) or 1 for par in caption.split("\n"))
+    h = fig.get_figheight()
+    fig.subplots_adjust(bottom=(0.04 + 0.18 * lines + 0.55) / h)
+
+
 def _load_run(run: Path) -> dict:
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     metrics = pd.read_csv(run / "metrics.csv")
@@ -124,7 +138,7 @@ def plot_scores(runs: list[dict], path: Path, caption_extra: str) -> None:
     import matplotlib.pyplot as plt
 
     sets = sorted({r["set"] for r in runs})
-    fig, axes = plt.subplots(len(sets), 2, figsize=(10, 3.6 * len(sets) + 0.8), squeeze=False)
+    fig, axes = plt.subplots(len(sets), 2, figsize=(10, 3.6 * len(sets) + 1.6), squeeze=False)
     for i, s in enumerate(sets):
         for r in [r for r in runs if r["set"] == s]:
             m = r["metrics"].dropna(subset=["eval_fid"])
@@ -139,17 +153,17 @@ def plot_scores(runs: list[dict], path: Path, caption_extra: str) -> None:
             ax.set_ylabel(what)
             ax.set_title(f"{s}: {what.split(' ')[0]} on {data}", fontsize=10)
             ax.grid(alpha=0.3)
-        axes[i, 0].set_yscale("log")
         axes[i, 0].legend(fontsize=8)
     nets = sorted({str(r["metrics"]["eval_feature_network"].dropna().iloc[-1]) for r in runs})
     devices = sorted({r["info"].get("device", "unknown") for r in runs})
     n = sorted({(int(r["metrics"]["eval_n_fake"].dropna().iloc[-1]), int(r["metrics"]["eval_n_real"].dropna().iloc[-1]))
                 for r in runs})
-    caption = (f"C28-C31: FID (log scale) and KID of WGAN-GP, SN-GAN, MMD-GAN-GP, SMMD-GAN and SN-SMMD-GAN "
+    caption = (f"C28-C31: FID and KID of WGAN-GP, SN-GAN, MMD-GAN-GP, SMMD-GAN and SN-SMMD-GAN "
                f"against generator iterations (EMA generator). Data: {', '.join(sorted({_dataset_name(r['cfg']) for r in runs}))}. "
                f"Feature network: {'; '.join(nets)}. Samples (generated, real): {n}. Device: {'; '.join(devices)}. "
                + caption_extra)
     fig.tight_layout()
+    _leave_room_for_caption(fig, caption)
     save_figure(fig, path, caption)
 
 

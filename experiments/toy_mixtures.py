@@ -70,7 +70,7 @@ def run_one(loss: str, mixture: str, seed: int, profile: str, out: Path) -> dict
     iters = PROFILES[profile]["iterations"]
     overrides = [f"data.name={mixture}", f"seed={seed}", "device=cpu", "train.progress=false"]
     snaps: dict[str, np.ndarray] = {}
-    status, t0 = "ok", time.perf_counter()
+    status, t0, c0 = "ok", time.perf_counter(), time.process_time()
     cfg = None
     for i, step in enumerate(snapshot_steps(iters)):
         cfg = load_config(CONFIG_DIR / f"{loss}.yaml", overrides + [f"train.iterations={step}"])
@@ -80,10 +80,10 @@ def run_one(loss: str, mixture: str, seed: int, profile: str, out: Path) -> dict
             status = f"diverged: {err}".split(";")[0]
             break
         snaps[f"step_{step}"] = _samples(out / "run", cfg["latent"]["dim"], seed)
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     ds = build_dataset(cfg["data"], seed)
     summary = {"loss": loss, "mixture": mixture, "seed": seed, "profile": profile, "iterations": iters,
-               "status": status, "train_seconds": seconds, "data": ds.info["description"]}
+               "status": status, "train_seconds": seconds, "cpu_seconds": cpu_seconds, "data": ds.info["description"]}
     if status == "ok" and np.isfinite(snaps[f"step_{iters}"]).all():
         x = snaps[f"step_{iters}"]
         summary.update(mode_statistics(torch.from_numpy(x), ds.centers, ds.std))
@@ -110,8 +110,10 @@ def plot(root: Path, profile: str, figure: Path, table: Path) -> None:
             for s in seeds:
                 rows.append(json.loads((root / m / loss / f"seed{s}" / "summary.json").read_text()))
     df = pd.DataFrame(rows)
+    if "cpu_seconds" not in df:
+        df["cpu_seconds"] = math.nan
     cols = ["loss", "mixture", "seed", "iterations", "status", "modes_covered", "n_modes", "high_quality", "mmd2",
-            "train_seconds", "data"]
+            "train_seconds", "cpu_seconds", "data"]
     df = df[cols].sort_values(["mixture", "loss", "seed"])
     df["device"] = device_name("cpu")
     write_table(df, table)

@@ -1,6 +1,7 @@
 """Training configs: YAML files with inheritance, ``--set`` overrides, validation and a hash.
 
-Resolution order (later wins, mappings deep-merged, lists and scalars replaced):
+Resolution order (later wins, mappings deep-merged, lists and scalars replaced, a section whose
+``name`` changes replaced whole):
 ``gans/configs/defaults.yaml`` <- parent chain named by ``defaults:`` keys (paths relative to
 the file that names them) <- the config file <- ``--set key.sub=value`` overrides (values
 parsed as YAML: ``--set train.iterations=100 --set optim.betas=[0.0,0.9]``).
@@ -51,10 +52,18 @@ HASH_EXCLUDED = (("train", "iterations"), ("train", "progress"), ("train", "log_
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Recursive merge: mappings merge key by key, anything else in ``override`` replaces."""
+    """Recursive merge: mappings merge key by key, anything else in ``override`` replaces.
+
+    Exception: a mapping whose ``name`` differs from the base mapping's ``name`` replaces it
+    whole (switching ``generator.name`` from ``mlp`` to ``dcgan`` drops the MLP's keys).
+    """
     out = copy.deepcopy(dict(base))
     for k, v in override.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+        old = out.get(k)
+        if isinstance(v, Mapping) and isinstance(old, Mapping) and "name" in v and "name" in old \
+                and v["name"] != old["name"]:
+            out[k] = copy.deepcopy(dict(v))
+        elif isinstance(v, Mapping) and isinstance(old, Mapping):
             out[k] = deep_merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)

@@ -16,7 +16,7 @@ import pytest
 from scipy import optimize
 
 import divergences as dv
-from experiments.disjoint.cmt import (C_TOL, ROWS, T_DEGRADE_MAX, T_SLOPE_MAX, RateConfig, decide,
+from experiments.disjoint.cmt import (C_TOL, ROWS, T_SLOPE_MAX, RateConfig, decide,
                                       fit_exponent, limit_evidence, rate_errors, rate_evidence)
 from experiments.disjoint.families import GaussianShift
 
@@ -43,12 +43,12 @@ def test_c07_c_evidence_separates_jumps_from_continuity() -> None:
 def test_c07_rule_can_say_no() -> None:
     """decide() on hand-made evidence: each criterion fails on its own."""
     good_lim = {"C_gap_at_theta_1e-8": 1e-9, "M_limit_at_P": 0.0, "M_min_L_for_abs_theta_ge_1e-2": 0.1}
-    rates = pd.DataFrame({"d": [1, 50], "exponent": [-0.5, -0.5]})
+    rates = pd.DataFrame({"pair": ["a", "a", "b", "b"], "d": [1, 50, 1, 50], "exponent": [-0.5, -0.5, -0.6, -math.inf]})
     assert decide(good_lim, rates) == {"C": "yes", "M": "yes", "T": "yes"}
     assert decide({**good_lim, "C_gap_at_theta_1e-8": math.inf}, rates)["C"] == "no"
     assert decide({**good_lim, "M_min_L_for_abs_theta_ge_1e-2": 0.0}, rates)["M"] == "no"
-    assert decide(good_lim, rates.assign(exponent=[-0.5, T_SLOPE_MAX + 0.01]))["T"] == "no"
-    assert decide(good_lim, rates.assign(exponent=[-0.9, -0.9 + T_DEGRADE_MAX + 0.01]))["T"] == "no"
+    assert decide(good_lim, rates.assign(exponent=[-0.5, T_SLOPE_MAX + 0.01, -0.5, -0.5]))["T"] == "no"
+    assert decide(good_lim, rates.assign(exponent=[-0.5, -0.5, -0.5, math.nan]))["T"] == "no"   # infinite error
 
 
 def _matched_shift(d: int, target: float) -> float:
@@ -85,9 +85,8 @@ def test_c07_mmd_rate_is_root_n_in_every_dimension_fast() -> None:
 
 def test_c07_t_cells_fast_w1_no_mmd_yes() -> None:
     """The rule on computed rate evidence (d in {1, 50}): W1's exponent collapses at d = 50, MMD's does not."""
-    cfg = RateConfig(ns=(64, 128, 256, 512), ns_costly=(64, 128, 256, 512), reps_cheap=30, reps_costly=6,
-                     dims=(1, 50))
-    rates = rate_evidence(rate_errors(("w1", "mmd"), cfg, seed=11))
+    cfg = RateConfig(ns=(64, 128, 256, 512), reps=30, reps_mmd=30, ns_w1=(64, 128, 256, 512), reps_w1=6, dims=(1, 50))
+    rates = rate_evidence(rate_errors(("w1", "mmd"), cfg, seed=11, pairs=("gaussian_shift",)))
     lim_ok = {"C_gap_at_theta_1e-8": 0.0, "M_limit_at_P": 0.0, "M_min_L_for_abs_theta_ge_1e-2": 1.0}
     assert decide(lim_ok, rates[rates.divergence == "w1"])["T"] == "no"
     assert decide(lim_ok, rates[rates.divergence == "mmd"])["T"] == "yes"

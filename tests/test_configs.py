@@ -89,3 +89,12 @@ def test_config_hash_ignores_only_resume_safe_keys() -> None:
     assert config_hash(base) == config_hash(resolve(cfg={"train": {"iterations": 99, "log_every": 7}}))
     assert config_hash(base) != config_hash(resolve(cfg={"optim": {"lr_g": 0.5}}))
     assert config_hash(base) != config_hash(resolve(cfg={"seed": 1}))
+
+
+def test_changing_a_section_name_replaces_the_section(tmp_path: Path) -> None:
+    (tmp_path / "parent.yaml").write_text("generator: {name: mlp, hidden: 32, depth: 2}\n")
+    (tmp_path / "child.yaml").write_text("defaults: parent.yaml\ngenerator: {name: dcgan, resolution: 32}\n"
+                                         "latent: {dim: 16}\n")
+    cfg = load_config(tmp_path / "child.yaml")
+    assert cfg["generator"] == {"name": "dcgan", "resolution": 32, "latent_dim": 16}
+    assert build_generator(cfg["generator"]).latent_dim == 16

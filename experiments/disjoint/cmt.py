@@ -24,15 +24,17 @@ Evidence and rule (applied by :func:`decide`, never typed in):
   (disjoint supports, the situation of a GAN generator early in training).  Truths in closed form
   (``kl = inf`` on the disjoint pair, so its error is infinite at every n); the MMD bandwidth is
   ``sqrt(d)``.  Evidence: the exponent ``b_d`` of a weighted least-squares fit
-  ``log RMSE = a + b log n`` over seeds.  **T = yes iff, on both pairs and for every d, b_d is finite,
-  b_d <= T_SLOPE_MAX = -0.35 and b_d - b_1 <= T_DEGRADE_MAX = 0.15**: the error falls at least like
-  ``n^-0.35`` (within 0.15 of the parametric ``n^-1/2``) and the rate does not degrade with the
-  dimension by more than 0.15 (about twice the standard error of a difference of two fitted
-  exponents at the default repetitions).  History, for honesty: a first version used the Gaussian
-  pair only; there the kNN JSD error decays like ``n^-0.46`` up to d = 50 (while its RMSE at
-  n = 1024, d = 50 is 1.5 times the true JSD), so the disjoint pair was added, by the same
-  "every family" logic as C and M.
-  repetitions).  Estimators (nonparametric: no model of the densities is assumed):
+  ``log RMSE = a + b log n`` over seeds (``b = -inf`` when the error is exactly 0 from some n on,
+  ``nan`` when it is infinite).  **T = yes iff, on both pairs and for every d, b_d is not nan and
+  b_d <= T_SLOPE_MAX = -0.35**: the error falls at least like ``n^-0.35`` (within 0.15 of the
+  parametric ``n^-1/2``) in every dimension, with and without overlapping supports.  (For an
+  unbiased U-statistic the RMSE is ``sqrt(a/n + b/n^2)``, so its local exponent lies in [-1, -1/2].)
+  History, for honesty: a first version used the Gaussian pair only; there the kNN JSD error decays
+  like ``n^-0.46`` up to d = 50 (while its RMSE at n = 1024, d = 50 is 1.5 times the true JSD), so
+  the disjoint pair was added, by the same "every family" logic as C and M.  A criterion on the
+  degradation ``b_d - b_1`` was tried and dropped: with ~0.05 standard errors it flipped the MMD
+  cell on noise.
+  Estimators (nonparametric: no model of the densities is assumed):
   ``jsd`` kNN KL to an independent mixture sample; ``kl`` ``dv.knn_kl``; ``tv`` held-out kNN
   classifier; ``w1`` exact OT between the empirical measures (``dv.wasserstein``); ``mmd``
   unbiased MMD^2 (``dv.mmd2``; the error is that of MMD^2); ``smmd`` sup over linear features of
@@ -54,7 +56,7 @@ import divergences as dv
 from .estimates import knn_jsd, knn_tv, mixture_sample, smmd_linear
 from .families import CubeShift, Family, GaussianShift, all_families
 
-__all__ = ["ROWS", "THETA_SEQ", "AWAY_GRID", "C_TOL", "M_FLOOR", "T_SLOPE_MAX", "T_DEGRADE_MAX", "T_DIMS",
+__all__ = ["ROWS", "THETA_SEQ", "AWAY_GRID", "C_TOL", "M_FLOOR", "T_SLOPE_MAX", "T_DIMS",
            "T_PAIRS", "truth", "estimate",
            "limit_evidence", "rate_errors", "fit_exponent", "rate_evidence", "decide", "RateConfig"]
 
@@ -64,7 +66,6 @@ AWAY_GRID = np.logspace(-2, 1, 13)             # |theta| in [1e-2, 10]
 C_TOL = 1e-4
 M_FLOOR = 1e-12
 T_SLOPE_MAX = -0.35
-T_DEGRADE_MAX = 0.15
 T_DIMS = (1, 2, 5, 10, 50)
 T_PAIRS = {"gaussian_shift": (GaussianShift, 1.0), "cube_shift": (CubeShift, 1.5)}
 
@@ -102,16 +103,28 @@ def limit_evidence(row: str, families: list[Family] | None = None) -> dict[str, 
 
 @dataclass(frozen=True)
 class RateConfig:
-    """Sample sizes and repetitions of the (T) experiment (``cheap`` / ``costly`` estimators)."""
+    """Sample sizes and repetitions of the (T) experiment: kNN estimators (``ns``, ``reps``), MMD
+    (``ns``, ``reps_mmd``: cheap, and more repetitions keep the exponent's s.e. near 0.03),
+    exact OT (``ns_w1``, ``reps_w1``; O(n^3)) and the SMMD optimisation (``ns_smmd``, ``reps_smmd``)."""
 
     ns: tuple[int, ...] = (64, 128, 256, 512, 1024)
-    ns_costly: tuple[int, ...] = (64, 128, 256, 512)
-    reps_cheap: int = 40
-    reps_costly: int = 10
+    reps: int = 40
+    reps_mmd: int = 120
+    ns_w1: tuple[int, ...] = (64, 128, 256, 512)
+    reps_w1: int = 10
+    ns_smmd: tuple[int, ...] = (32, 64, 128, 256)
+    reps_smmd: int = 32
     dims: tuple[int, ...] = T_DIMS
 
-
-COSTLY = ("w1", "smmd")
+    def grid(self, row: str) -> tuple[tuple[int, ...], int]:
+        """``(sample sizes, repetitions)`` for one row."""
+        if row == "w1":
+            return self.ns_w1, self.reps_w1
+        if row == "smmd":
+            return self.ns_smmd, self.reps_smmd
+        if row == "mmd":
+            return self.ns, self.reps_mmd
+        return self.ns, self.reps
 
 
 def truth(row: str, d: int, pair: str) -> float:
@@ -158,8 +171,7 @@ def rate_errors(rows: tuple[str, ...], cfg: RateConfig, seed: int = 0,
         for d in cfg.dims:
             fam = cls(dim=d)
             for row in rows:
-                costly = row in COSTLY
-                ns, reps = (cfg.ns_costly, cfg.reps_costly) if costly else (cfg.ns, cfg.reps_cheap)
+                ns, reps = cfg.grid(row)
                 tr = truth(row, d, pair)
                 for n in ns:
                     for r in range(reps):
@@ -200,10 +212,13 @@ def rate_evidence(errors: pd.DataFrame) -> pd.DataFrame:
     for (div, pair, d), g in errors.groupby(["divergence", "pair", "d"], sort=False):
         ns = np.sort(g.n.unique())
         errs = [g[g.n == n].error.to_numpy() for n in ns]
-        if all(np.all(np.isfinite(e)) for e in errs):
-            b, se = fit_exponent(ns, errs)
-        else:
+        rmse = np.array([np.sqrt(np.mean(e**2)) for e in errs])
+        if not np.all(np.isfinite(rmse)):
             b, se = math.nan, math.nan          # infinite error: no rate
+        elif np.any(rmse == 0):
+            b, se = -math.inf, 0.0              # exact from some n on: faster than any power
+        else:
+            b, se = fit_exponent(ns, errs)
         rows.append(dict(divergence=div, pair=pair, d=int(d), exponent=b, exponent_se=se,
                          rmse_small_n=float(np.sqrt(np.mean(errs[0] ** 2))),
                          rmse_large_n=float(np.sqrt(np.mean(errs[-1] ** 2))),
@@ -222,7 +237,6 @@ def decide(limit: dict[str, object], rates: pd.DataFrame | None) -> dict[str, st
         groups = rates.groupby("pair") if "pair" in rates else [("", rates)]
         for _, g in groups:
             b = g.set_index("d").exponent.sort_index()
-            t_ok = (t_ok and bool(np.isfinite(b).all()) and bool((b <= T_SLOPE_MAX).all())
-                    and bool((b - b.iloc[0] <= T_DEGRADE_MAX).all()))
+            t_ok = t_ok and not bool(b.isna().any()) and bool((b <= T_SLOPE_MAX).all())
         out["T"] = "yes" if t_ok else "no"
     return out

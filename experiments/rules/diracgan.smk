@@ -1,1 +1,27 @@
-# rules: (being written)
+# DiracGAN dynamics through the real GAN losses (claims C24, C21, C22; issue 5).
+
+
+rule diracgan:
+    input:
+        "experiments/diracgan.py",
+        "gans/dirac.py",
+        "gans/step.py",
+    output:
+        table="results/tables/diracgan.csv",
+        fields="results/figures/diracgan_fields.png",
+        eigenvalues="results/figures/diracgan_eigenvalues.png",
+        distance="results/figures/diracgan_distance.png",
+    log:
+        log_path("diracgan"),
+    threads: 2
+    shell:
+        "python -m experiments.diracgan --profile {PROFILE} --jobs {threads} --table {output.table} "
+        "--fields {output.fields} --eigenvalues {output.eigenvalues} --distance {output.distance} > {log} 2>&1"
+
+
+ALL_TARGETS += [
+    "results/tables/diracgan.csv",
+    "results/figures/diracgan_fields.png",
+    "results/figures/diracgan_eigenvalues.png",
+    "results/figures/diracgan_distance.png",
+]
