@@ -15,7 +15,7 @@ discriminator, C01-C03), ``kernels`` and ``mmd``, ``wasserstein``, ``knn``, ``va
 (Fenchel-dual and Kantorovich-Rubinstein lower bounds), ``evaluation`` (FID/KID/IS).
 """
 
-from . import continuous, fdiv, gan_objective, gaussian, kernels
+from . import continuous, critics, fdiv, gan_objective, gaussian, kernels
 from .discrete import *  # noqa: F401,F403
 from .evaluation import *  # noqa: F401,F403
 from .knn import *  # noqa: F401,F403

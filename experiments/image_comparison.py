@@ -156,11 +156,12 @@ def plot_scores(runs: list[dict], path: Path, caption_extra: str) -> None:
         axes[i, 0].legend(fontsize=8)
     nets = sorted({str(r["metrics"]["eval_feature_network"].dropna().iloc[-1]) for r in runs})
     devices = sorted({r["info"].get("device", "unknown") for r in runs})
-    n = sorted({(int(r["metrics"]["eval_n_fake"].dropna().iloc[-1]), int(r["metrics"]["eval_n_real"].dropna().iloc[-1]))
-                for r in runs})
+    counts = sorted({(int(r["metrics"]["eval_n_fake"].dropna().iloc[-1]), int(r["metrics"]["eval_n_real"].dropna().iloc[-1]))
+                     for r in runs})
+    n = ", ".join(f"{a} generated vs {b} real images" for a, b in counts)
     caption = (f"C28-C31: FID and KID of WGAN-GP, SN-GAN, MMD-GAN-GP, SMMD-GAN and SN-SMMD-GAN "
                f"against generator iterations (EMA generator). Data: {', '.join(sorted({_dataset_name(r['cfg']) for r in runs}))}. "
-               f"Feature network: {'; '.join(nets)}. Samples (generated, real): {n}. Device: {'; '.join(devices)}. "
+               f"Feature network: {'; '.join(nets)}. Samples per evaluation: {n}. Device: {'; '.join(devices)}. "
                + caption_extra)
     fig.tight_layout()
     _leave_room_for_caption(fig, caption)

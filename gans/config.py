@@ -1,7 +1,7 @@
 """Training configs: YAML files with inheritance, ``--set`` overrides, validation and a hash.
 
-Resolution order (later wins, mappings deep-merged, lists and scalars replaced, a section whose
-``name`` changes replaced whole):
+Resolution order (later wins, mappings deep-merged, lists and scalars replaced; a data,
+generator, discriminator or loss section whose ``name`` changes is replaced whole):
 ``gans/configs/defaults.yaml`` <- parent chain named by ``defaults:`` keys (paths relative to
 the file that names them) <- the config file <- ``--set key.sub=value`` overrides (values
 parsed as YAML: ``--set train.iterations=100 --set optim.betas=[0.0,0.9]``).
@@ -45,6 +45,7 @@ def _yaml_load(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)  # noqa: S506 (SafeLoader subclass)
 
 
+NAMED_SECTIONS = ("data", "generator", "discriminator", "loss")
 FREE_SECTIONS = ("data", "generator", "discriminator", "loss", "eval", "latent")
 # keys that may change between a run and its resume without changing the run's identity
 HASH_EXCLUDED = (("train", "iterations"), ("train", "progress"), ("train", "log_every"),
@@ -54,14 +55,15 @@ HASH_EXCLUDED = (("train", "iterations"), ("train", "progress"), ("train", "log_
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """Recursive merge: mappings merge key by key, anything else in ``override`` replaces.
 
-    Exception: a mapping whose ``name`` differs from the base mapping's ``name`` replaces it
-    whole (switching ``generator.name`` from ``mlp`` to ``dcgan`` drops the MLP's keys).
+    Exception: a section of ``NAMED_SECTIONS`` (data, generator, discriminator, loss) whose
+    ``name`` differs from the base section's ``name`` replaces it whole (switching
+    ``generator.name`` from ``mlp`` to ``dcgan`` drops the MLP's keys).
     """
     out = copy.deepcopy(dict(base))
     for k, v in override.items():
         old = out.get(k)
-        if isinstance(v, Mapping) and isinstance(old, Mapping) and "name" in v and "name" in old \
-                and v["name"] != old["name"]:
+        if k in NAMED_SECTIONS and isinstance(v, Mapping) and isinstance(old, Mapping) and "name" in v \
+                and "name" in old and v["name"] != old["name"]:
             out[k] = copy.deepcopy(dict(v))
         elif isinstance(v, Mapping) and isinstance(old, Mapping):
             out[k] = deep_merge(out[k], v)

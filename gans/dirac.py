@@ -34,8 +34,8 @@ Schemes (step size ``h``, the notebook's 0.2): ``simultaneous`` (both players st
 same point; consensus optimisation adds its term there), ``alternating_1`` and
 ``alternating_5`` (one generator step first, then ``n_d`` critic steps, each with step ``h``),
 and ``continuous`` (the flow ``x' = v(x)`` integrated with ``scipy.integrate.solve_ivp``,
-DOP853 -- LSODA for WGAN-GP, integrated piecewise between crossings of its kink -- with
-rtol 1e-8, atol 1e-10, sampled at ``t = h k``; WGAN's clipping is the projected flow that
+LSODA, rtol 1e-8, atol 1e-10 (WGAN-GP integrated piecewise between crossings of its kink),
+sampled at ``t = h k``; WGAN's clipping is the projected flow that
 stops ``psi`` on ``|psi| = c``).
 """
 
@@ -369,8 +369,7 @@ class DiracSystem:
         t0, t_end = 0.0, grid[-1]
         side = float(np.sign(y0[1])) if kink else 0.0
         for _ in range(100_000):
-            sol = solve_ivp(make_rhs(side), (t0, t_end), y0, method="LSODA" if kink else "DOP853",
-                            rtol=1e-8, atol=1e-10,
+            sol = solve_ivp(make_rhs(side), (t0, t_end), y0, method="LSODA", rtol=1e-8, atol=1e-10,
                             dense_output=True, events=hit_zero if side != 0 else None)
             if sol.status < 0:
                 break

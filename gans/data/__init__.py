@@ -74,7 +74,10 @@ def build_dataset(cfg: Mapping[str, Any], seed: int) -> Dataset:
         raise ValueError(f"data.name must be one of {sorted(DATASETS)}, got {name!r}")
     entry = DATASETS[name]
     if isinstance(entry, str):
-        entry = importlib.import_module(entry).build
+        try:
+            entry = importlib.import_module(entry).build
+        except ModuleNotFoundError as err:
+            raise ValueError(f"data.name {name!r} needs the module {entry} ({err})") from err
     ds = entry(cfg, seed)
     info = getattr(ds, "info", None)
     if not isinstance(info, dict) or "name" not in info or "description" not in info:

@@ -1,0 +1,1 @@
+"""Benchmarks: our estimators against straightforward baselines, in one process."""
