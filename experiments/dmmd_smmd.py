@@ -38,6 +38,7 @@ def compute(thetas: np.ndarray) -> pd.DataFrame:
 
 
 def plot(df: pd.DataFrame, path: Path) -> None:
+    """Left: D_MMD and D_SMMD against theta; right: the objectives against psi."""
     import matplotlib.pyplot as plt
 
     forms = dirac_forms()

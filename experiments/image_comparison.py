@@ -73,12 +73,14 @@ def train_run(config: str, out: str, device: str, threads: int, data_path: str |
     t0 = time.perf_counter()
     run = train(cfg, out, overwrite=True)
     wall = time.perf_counter() - t0
-    dev = "cuda" if cfg["device"] in ("auto", "cuda") and torch.cuda.is_available() else cfg["device"]
-    if dev.startswith("cuda") and not torch.cuda.is_available():
-        dev = "cpu"
+    dev = str(cfg["device"])
+    if dev == "auto" or (dev.startswith("cuda") and not torch.cuda.is_available()):
+        dev = "cuda" if torch.cuda.is_available() else "cpu"
     iters, batch = cfg["train"]["iterations"], cfg["train"]["batch_size"]
+    # throughput over the whole run (evaluations included); metrics.csv has the trainer's own
+    # images_per_s per logging interval
     info = {"config": config, "device": device_name(dev), "threads": threads, "wall_s": wall,
-            "iterations": iters, "generator_images_per_s": iters * batch / wall,
+            "iterations": iters, "generator_images_per_s_wall": iters * batch / wall,
             "critic_steps_per_iteration": cfg["train"]["n_critic"]}
     (Path(run) / "run_info.json").write_text(json.dumps(info, indent=2))
     return Path(run)

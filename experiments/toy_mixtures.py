@@ -131,7 +131,7 @@ def plot(root: Path, profile: str, figure: Path, table: Path) -> None:
             summ = df[(df.loss == loss) & (df.mixture == m) & (df.seed == 0)].iloc[0]
             for k, step in enumerate(steps):
                 ax = axes[i, j * len(steps) + k]
-                ax.scatter(target[:, 0], target[:, 1], s=1, c="0.75", linewidths=0, rasterized=True)
+                ax.scatter(target[:, 0], target[:, 1], s=4, c="0.45", linewidths=0, rasterized=True)
                 key = f"step_{step}"
                 if key in snaps.files:
                     x = snaps[key]

@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field as dc_field
 from typing import Any
 
 import numpy as np
@@ -208,11 +208,11 @@ class DiracSystem:
     """DiracGAN for one method: modules, the :mod:`gans.losses` loss, fixed batches, the field."""
 
     spec: DiracMethod
-    G: DiracGenerator = field(init=False)
-    D: DiracCritic = field(init=False)
-    loss: Any = field(init=False)
-    real: torch.Tensor = field(init=False)
-    z: torch.Tensor = field(init=False)
+    G: DiracGenerator = dc_field(init=False)
+    D: DiracCritic = dc_field(init=False)
+    loss: Any = dc_field(init=False)
+    real: torch.Tensor = dc_field(init=False)
+    z: torch.Tensor = dc_field(init=False)
 
     def __post_init__(self) -> None:
         self.G = DiracGenerator(0.0, self.spec.noise_std)

@@ -74,7 +74,7 @@ def test_c07_mmd_rate_is_root_n_in_every_dimension_fast() -> None:
     """Unbiased MMD^2: RMSE ~ n^-1/2 for d = 1 and d = 50 (CLT over 60 repetitions per n: the
     exponent's standard error comes from the delta method; tolerance 4 s.e.), and the two exponents
     agree within 4 s.e. of their difference."""
-    ns = (128, 256, 512, 1024)
+    ns = (64, 128, 256, 512)
     b1, s1 = _mmd_exponent(1, ns, 60)
     b50, s50 = _mmd_exponent(50, ns, 60)
     assert abs(b1 + 0.5) <= 4 * s1, (b1, s1)
@@ -85,7 +85,7 @@ def test_c07_mmd_rate_is_root_n_in_every_dimension_fast() -> None:
 
 def test_c07_t_cells_fast_w1_no_mmd_yes() -> None:
     """The rule on computed rate evidence (d in {1, 50}): W1's exponent collapses at d = 50, MMD's does not."""
-    cfg = RateConfig(ns=(64, 128, 256, 512), reps=30, reps_mmd=30, ns_w1=(64, 128, 256, 512), reps_w1=6, dims=(1, 50))
+    cfg = RateConfig(ns=(64, 128, 256, 512), reps=30, reps_mmd=30, ns_w1=(64, 128, 256), reps_w1=6, dims=(1, 50))
     rates = rate_evidence(rate_errors(("w1", "mmd"), cfg, seed=11, pairs=("gaussian_shift",)))
     lim_ok = {"C_gap_at_theta_1e-8": 0.0, "M_limit_at_P": 0.0, "M_min_L_for_abs_theta_ge_1e-2": 1.0}
     assert decide(lim_ok, rates[rates.divergence == "w1"])["T"] == "no"
@@ -103,7 +103,8 @@ def test_fit_exponent_recovers_a_known_rate(rng: np.random.Generator) -> None:
 
 @pytest.mark.slow
 def test_c07_full_table_matches_seed() -> None:
-    """All six rows with the default (quick-profile) configuration: the seed's cells for JSD, W1, MMD."""
+    """All six rows with the default (quick-profile) configuration, both test pairs, d in {1, 2, 5, 10, 50}:
+    the seed's cells for JSD, W1, MMD (KL and TV behave as JSD, SMMD as MMD).  About 3 minutes on 2 cores."""
     cfg = RateConfig()
     errors = rate_errors(ROWS, cfg, seed=0)
     rates = rate_evidence(errors)
@@ -111,3 +112,5 @@ def test_c07_full_table_matches_seed() -> None:
         got = decide(limit_evidence(row), rates[rates.divergence == row])
         assert (got["C"], got["M"], got["T"]) == cells, (row, got)
     assert decide(limit_evidence("smmd"), rates[rates.divergence == "smmd"]) == {"C": "yes", "M": "yes", "T": "yes"}
+    for row in ("kl", "tv"):
+        assert decide(limit_evidence(row), rates[rates.divergence == row]) == {"C": "no", "M": "no", "T": "no"}

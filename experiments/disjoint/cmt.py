@@ -113,7 +113,7 @@ class RateConfig:
     ns_w1: tuple[int, ...] = (64, 128, 256, 512)
     reps_w1: int = 10
     ns_smmd: tuple[int, ...] = (32, 64, 128, 256)
-    reps_smmd: int = 32
+    reps_smmd: int = 48
     dims: tuple[int, ...] = T_DIMS
 
     def grid(self, row: str) -> tuple[tuple[int, ...], int]:

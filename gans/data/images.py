@@ -1,22 +1,19 @@
 """Real image datasets read from local paths: CelebA, ImageNet 64x64, CIFAR-10, any image folder.
 
-Nothing is downloaded.  Each dataset is located by a config key or, when the key is empty,
-an environment variable:
+Nothing is downloaded.  Each dataset is located by the config key ``data.path`` or, when it
+is empty, an environment variable (the pipeline's ``experiments/config/*.yaml`` keys
+``data.celeba`` / ``data.imagenet64`` / ``data.cifar10`` are passed as ``data.path``):
 
-============  ==========================  =====================================================
-name          config key ``data.path``     environment variable / expected layout
-============  ==========================  =====================================================
-celeba        path to ``img_align_celeba/``  ``GANDIV_CELEBA``; the aligned 178x218 JPEGs
-                                            ``000001.jpg ...`` and ``list_eval_partition.txt``
-                                            beside the folder (or inside it, or in ``../Eval``)
-imagenet64    folder of ``*.npz`` batches    ``GANDIV_IMAGENET64``; Chrabaszcz et al. (2017)
-                                            ``train_data_batch_{1..10}.npz`` / ``val_data.npz``,
-                                            key ``data`` of shape (N, 12288) uint8, CHW order
-cifar10       ``cifar-10-batches-py/``       ``GANDIV_CIFAR10``; python pickles
-                                            ``data_batch_{1..5}``, ``test_batch``
-image_folder  any folder                     ``GANDIV_IMAGE_FOLDER``; ``*.jpg/.jpeg/.png/.bmp/
-                                            .webp`` searched recursively
-============  ==========================  =====================================================
+* ``celeba`` (``$GANDIV_CELEBA``): the folder ``img_align_celeba/`` of aligned 178x218 JPEGs
+  ``000001.jpg ...``, with ``list_eval_partition.txt`` beside it (or inside it, or in
+  ``../Eval``); split ``train``/``valid``/``test`` (0/1/2 in that file) or ``all``;
+* ``imagenet64`` (``$GANDIV_IMAGENET64``): a folder of the downsampled ImageNet batches of
+  Chrabaszcz et al. (2017), ``train_data_batch_{1..10}.npz`` and ``val_data.npz``, each with
+  ``data`` of shape (N, 12288) uint8 in CHW order;
+* ``cifar10`` (``$GANDIV_CIFAR10``): ``cifar-10-batches-py/`` with the python pickles
+  ``data_batch_{1..5}`` and ``test_batch`` (``b'data'`` of shape (10000, 3072) uint8, CHW);
+* ``image_folder`` (``$GANDIV_IMAGE_FOLDER``): any folder; ``.jpg .jpeg .png .bmp .webp``
+  files found recursively, centre square, resized.
 
 Every item is a ``uint8`` tensor of shape (3, R, R) (R = ``data.resolution``); conversion to
 float in [-1, 1] happens on the device (:func:`to_float`), so host memory and the
