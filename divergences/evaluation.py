@@ -152,7 +152,8 @@ def kid(fx: ArrayLike, fy: ArrayLike, subsets: int = 100, subset_size: int = 100
     ``KIDResult(mean, std)`` over subsets (population std, ddof = 0; torch-fidelity defaults:
     100 subsets of 1000).  With ``subsets=1`` and ``subset_size = n = m`` the value equals
     ``dv.mmd2(fx, fy, "polynomial")``.  ``subset_size`` larger than either sample raises
-    ``ValueError`` (no silent cap).  Computed in the features' dtype with float64 sums.
+    ``ValueError`` (no silent cap).  Computed in the features' dtype with float64 sums, without
+    autograd (an evaluation statistic; use ``dv.mmd2(..., "polynomial")`` for a differentiable one).
     """
     subsets = _int_arg(subsets, "subsets", 1)
     subset_size = _int_arg(subset_size, "subset_size", 2)

@@ -214,9 +214,11 @@ def _save_samples(G: nn.Module, z: torch.Tensor, real: torch.Tensor | None, path
     n, c, h, w = imgs.shape
     cols = int(math.ceil(math.sqrt(n)))
     rows = int(math.ceil(n / cols))
-    grid = torch.zeros(c, rows * h, cols * w, dtype=torch.uint8)
+    pad = 2  # white lines between the images
+    grid = torch.full((c, rows * (h + pad) + pad, cols * (w + pad) + pad), 255, dtype=torch.uint8)
     for i in range(n):
-        grid[:, (i // cols) * h:(i // cols + 1) * h, (i % cols) * w:(i % cols + 1) * w] = imgs[i]
+        top, left = pad + (i // cols) * (h + pad), pad + (i % cols) * (w + pad)
+        grid[:, top:top + h, left:left + w] = imgs[i]
     arr = grid.permute(1, 2, 0).numpy()
     Image.fromarray(arr[..., 0] if c == 1 else arr).save(path)
 

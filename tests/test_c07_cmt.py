@@ -73,14 +73,18 @@ def _mmd_exponent(d: int, ns: tuple[int, ...], reps: int) -> tuple[float, float]
 def test_c07_mmd_rate_is_root_n_in_every_dimension_fast() -> None:
     """Unbiased MMD^2: RMSE ~ n^-1/2 for d = 1 and d = 50 (CLT over 60 repetitions per n: the
     exponent's standard error comes from the delta method; tolerance 4 s.e.), and the two exponents
-    agree within 4 s.e. of their difference."""
+    agree within 4 s.e. of their difference.  The population MMD^2 is matched across d (the shift
+    is solved for), so the comparison isolates the estimator.  Measured (seeded): b_1 = -0.41 +- 0.06,
+    b_50 = -0.59 +- 0.07; the exact variance 4 zeta_1/n + O(1/n^2) has a second-order term that can
+    flatten or steepen the slope at small n, which the 4 s.e. band absorbs."""
     ns = (64, 128, 256, 512)
     b1, s1 = _mmd_exponent(1, ns, 60)
     b50, s50 = _mmd_exponent(50, ns, 60)
     assert abs(b1 + 0.5) <= 4 * s1, (b1, s1)
     assert abs(b50 + 0.5) <= 4 * s50, (b50, s50)
     assert abs(b1 - b50) <= 4 * math.hypot(s1, s50)
-    assert max(s1, s50) < 0.1          # the test has power: it would reject n^-1/4 or n^-1
+    # power: with s.e. < 0.075 the band |b + 1/2| <= 4 s.e. excludes rates slower than n^-0.2 and n^-1
+    assert max(s1, s50) < 0.075
 
 
 def test_c07_t_cells_fast_w1_no_mmd_yes() -> None:

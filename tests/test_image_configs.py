@@ -54,6 +54,7 @@ def test_c31_config_trains_two_steps_on_cpu(path: Path, fixture_data: dict[str, 
     assert base["train"]["n_critic"] == 5 and base["latent"]["distribution"] == "uniform"
     overrides = ["device=cpu", "train.iterations=2", "train.batch_size=4", "train.n_critic=1",
                  "train.amp=none", "train.progress=false", "train.log_every=1", "train.sample_every=0",
+                 "train.n_samples=4",
                  "generator.ch=4", "discriminator.ch=4", "eval.every=2", "eval.n=6", "eval.batch_size=6",
                  "eval.feature_network=fallback", "eval.kid_subsets=2", "eval.kid_subset_size=4"]
     name = base["data"]["name"]

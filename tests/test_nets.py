@@ -129,3 +129,11 @@ def test_spectral_norm_bad_arguments() -> None:
         spectral_norm(nn.Linear(2, 2), n_power_iterations=0)
     with pytest.raises(ValueError, match="not spectrally normalised"):
         spectral_sigma(nn.Linear(2, 2))
+
+
+def test_lazy_dirac_entry_builds_the_diracgan_players() -> None:
+    G = build_generator({"name": "dirac", "theta": 0.5})
+    D = build_discriminator({"name": "dirac", "psi": -2.0})
+    x = G(torch.zeros(3, 1, dtype=torch.float64))
+    assert torch.equal(x, torch.full((3, 1), 0.5, dtype=torch.float64))
+    assert torch.equal(D(x), torch.full((3, 1), -1.0, dtype=torch.float64))

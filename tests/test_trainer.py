@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -191,13 +189,3 @@ def test_cli_dry_run_and_set(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
         main([str(cfg), "--dry-run", "--set", "train.iterations=-1"])
     assert exc.value.code == 2
     assert "train.iterations must be an integer >= 1" in capsys.readouterr().err
-
-
-def test_cli_trains_as_a_module(tmp_path: Path) -> None:
-    cfg = _write_cfg(tmp_path)
-    run = tmp_path / "cli"
-    proc = subprocess.run([sys.executable, "-m", "gans.train", str(cfg), "--out", str(run), "--set",
-                           "train.iterations=3", "--set", "train.checkpoint_every=0"],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert _state(run)["step"] == 3 and (run / "metrics.csv").exists()

@@ -1,8 +1,16 @@
 # Helpers shared by every rule file.  Scripts run as `python -m experiments.NAME` from the
-# repository root; each writes a log under results/logs/.
+# repository root; each writes a log under results/logs/.  Snakemake exports
+# OMP_NUM_THREADS={threads} to every shell job, so torch uses no more cores than declared.
+from pathlib import Path
+
 PROFILE = config["profile"]
 DEVICE = config["device"]
 
 
 def log_path(name):
     return f"results/logs/{name}.log"
+
+
+def figure(path, category):
+    """Mark a figure for `snakemake --report`; its caption is experiments/report/<stem>.rst."""
+    return report(path, caption=f"../report/{Path(path).stem}.rst", category=category)

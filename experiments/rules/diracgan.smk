@@ -8,9 +8,9 @@ rule diracgan:
         "gans/step.py",
     output:
         table="results/tables/diracgan.csv",
-        fields="results/figures/diracgan_fields.png",
-        eigenvalues="results/figures/diracgan_eigenvalues.png",
-        distance="results/figures/diracgan_distance.png",
+        fields=figure("results/figures/diracgan_fields.png", "Training dynamics: DiracGAN (C24-C27)"),
+        eigenvalues=figure("results/figures/diracgan_eigenvalues.png", "Training dynamics: DiracGAN (C24-C27)"),
+        distance=figure("results/figures/diracgan_distance.png", "Training dynamics: DiracGAN (C24-C27)"),
     log:
         log_path("diracgan"),
     threads: 2

@@ -7,7 +7,7 @@ rule fdiv_conjugates:
         "experiments/fdiv_conjugates.py",
         "divergences/fdiv.py",
     output:
-        "results/figures/fdiv_conjugates.png",
+        figure("results/figures/fdiv_conjugates.png", "Divergences and the GAN objective (C01-C12)"),
     log:
         log_path("fdiv_conjugates"),
     threads: 1
@@ -21,7 +21,7 @@ rule optimal_discriminator:
         "divergences/gan_objective.py",
         "divergences/continuous.py",
     output:
-        "results/figures/optimal_discriminator.png",
+        figure("results/figures/optimal_discriminator.png", "Divergences and the GAN objective (C01-C12)"),
     log:
         log_path("optimal_discriminator"),
     threads: 1

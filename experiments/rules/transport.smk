@@ -7,7 +7,7 @@ rule estimator_scaling:
         "experiments/benchmarks/scaling.py",
     output:
         csv="results/benchmarks/estimator_scaling.csv",
-        png="results/figures/estimator_scaling.png",
+        png=figure("results/figures/estimator_scaling.png", "Estimators and benchmarks (C13-C20, C28-C30)"),
     log:
         log_path("estimator_scaling"),
     threads: 2

@@ -5,8 +5,9 @@
 ``{"name": "mlp", "data_dim": 2, "hidden": 128, "depth": 3, "out_dim": 16}``.
 
 Names: ``mlp`` (:mod:`gans.nets.mlp`), ``dcgan`` (:mod:`gans.nets.dcgan`, C33), ``resnet``
-(:mod:`gans.nets.resnet`, SN-GAN style) and ``dirac`` (lazy: ``gans.dirac`` must expose
-``build_generator(cfg)`` / ``build_discriminator(cfg)``).  Critic keys common to every
+(:mod:`gans.nets.resnet`, SN-GAN style) and ``dirac`` (lazy ``"module:Class"`` entries,
+imported on first use: ``gans.dirac.DiracGenerator(theta, noise_std)`` and
+``gans.dirac.DiracCritic(psi)``).  Critic keys common to every
 network: ``out_dim`` (1, or 16 for MMD critics), ``spectral`` (spectral normalisation of
 every layer, :mod:`gans.nets.spectral`) and ``learnable_scale`` (SN-SMMD's scalar per layer).
 
@@ -31,11 +32,11 @@ from .spectral import apply_spectral_norm, spectral_norm, spectral_sigma
 __all__ = ["build_generator", "build_discriminator", "GENERATORS", "DISCRIMINATORS", "spectral_norm",
            "spectral_sigma", "apply_spectral_norm"]
 
-# name -> class, or "module" string resolved lazily (module exposes build_generator/build_discriminator)
+# name -> class, or "module:Class" string resolved on first use
 GENERATORS: dict[str, Any] = {"mlp": MLPGenerator, "dcgan": DCGANGenerator, "resnet": ResNetGenerator,
-                              "dirac": "gans.dirac"}
+                              "dirac": "gans.dirac:DiracGenerator"}
 DISCRIMINATORS: dict[str, Any] = {"mlp": MLPCritic, "dcgan": DCGANCritic, "resnet": ResNetCritic,
-                                  "dirac": "gans.dirac"}
+                                  "dirac": "gans.dirac:DiracCritic"}
 
 
 def _build(registry: dict[str, Any], kind: str, cfg: Mapping[str, Any], seed: int) -> nn.Module:
@@ -46,14 +47,14 @@ def _build(registry: dict[str, Any], kind: str, cfg: Mapping[str, Any], seed: in
         raise ValueError(f"{kind}.name must be one of {sorted(registry)}, got {name!r}")
     kwargs = {k: v for k, v in cfg.items() if k != "name"}
     entry = registry[name]
+    if isinstance(entry, str):
+        mod, attr = entry.split(":")
+        entry = getattr(importlib.import_module(mod), attr)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if isinstance(entry, str):
-            module = importlib.import_module(entry)
-            return getattr(module, f"build_{kind}")(dict(cfg))
         spectral = kwargs.pop("spectral", False)
         learnable = kwargs.pop("learnable_scale", False)
-        if entry is ResNetCritic:
+        if entry is ResNetCritic and spectral:
             kwargs.update(spectral=spectral, learnable_scale=learnable)
         try:
             model = entry(**kwargs)
