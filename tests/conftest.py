@@ -1,4 +1,4 @@
-"""Shared pytest configuration: deterministic seeds per test and a small thread count."""
+"""Shared pytest configuration: a deterministic seed per test."""
 
 from __future__ import annotations
 

@@ -103,6 +103,17 @@ def _timed(f):
     return v, time.perf_counter() - t
 
 
+def _best(f, budget_s: float = 2.0, max_repeats: int = 5):
+    """Value and best wall time of ``f`` over repeats while the total stays under ``budget_s``
+    (the machine is shared: the minimum is the least contended measurement)."""
+    v, best = _timed(f)
+    total, k = best, 1
+    while total + best < budget_s and k < max_repeats:
+        _, t = _timed(f)
+        best, total, k = min(best, t), total + t, k + 1
+    return v, best
+
+
 def speed_rows(profile: str, cfg: dict) -> list[dict]:
     rows = []
     d = cfg["d"]
@@ -112,8 +123,8 @@ def speed_rows(profile: str, cfg: dict) -> list[dict]:
         xn, yn = x.numpy(), y.numpy()
         gf = matmul_gflops()
         load0 = os.getloadavg()[0]
-        ours, t_ours = _timed(lambda: float(dv.mmd2(x, y, "gaussian", bandwidth=sigma)))
-        base, t_base = _timed(lambda: baseline_mmd2_cdist(xn, yn, sigma))
+        ours, t_ours = _best(lambda: float(dv.mmd2(x, y, "gaussian", bandwidth=sigma)))
+        base, t_base = _best(lambda: baseline_mmd2_cdist(xn, yn, sigma))
         # second timing of ours after the baseline (the machine is shared: keep the best), and the
         # matmul rate again right after it (keep the best of the two: the floor must not be inflated
         # by a moment of contention)
