@@ -116,9 +116,11 @@ class BatchStream:
         return batch
 
     def state_dict(self) -> dict[str, Any]:
+        """Generator state, current permutation and position (everything the next batch depends on)."""
         return {"gen": self.gen.get_state(), "perm": self.perm.clone(), "pos": self.pos}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict`."""
         self.gen.set_state(state["gen"])
         self.perm, self.pos = state["perm"].clone(), int(state["pos"])
 
@@ -139,9 +141,11 @@ class LatentStream:
         return z.to(self.device, non_blocking=True)
 
     def state_dict(self) -> dict[str, Any]:
+        """The latent generator's state."""
         return {"gen": self.gen.get_state()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict`."""
         self.gen.set_state(state["gen"])
 
 
