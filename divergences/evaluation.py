@@ -19,6 +19,7 @@ from __future__ import annotations
 import numbers
 from typing import Any, NamedTuple
 
+import scipy.linalg as sl
 import torch
 
 from . import kernels as _kernels
@@ -72,19 +73,24 @@ def _sqrt_trace(S1: torch.Tensor, S2: torch.Tensor) -> torch.Tensor:
         R = (V * torch.sqrt(w.clamp_min(0))) @ V.T
         M = R @ S2 @ R
     M = 0.5 * (M + M.T)
-    ev = torch.linalg.eigvalsh(M).clamp_min(0)
-    return torch.sqrt(ev).sum()
+    if M.device.type == "cpu" and not M.requires_grad:
+        # LAPACK dsyevd through scipy: ~2x faster than torch's bundled eigvalsh on the CPUs we measured
+        ev = torch.from_numpy(sl.eigh(M.numpy(), eigvals_only=True, driver="evd", check_finite=False))
+    else:
+        ev = torch.linalg.eigvalsh(M)
+    return torch.sqrt(ev.clamp_min(0)).sum()
 
 
 def _check_cov(S: torch.Tensor, name: str, d: int) -> torch.Tensor:
     if S.ndim != 2 or S.shape != (d, d):
         raise ValueError(f"{name}: expected a ({d}, {d}) covariance matrix, got shape {tuple(S.shape)}")
     check_finite(S, name)
-    asym = float((S - S.T).abs().max())
-    scale = max(1.0, float(S.abs().max()))
+    Sd = S.detach()
+    asym = float((Sd - Sd.T).abs().max())
+    scale = max(1.0, float(Sd.abs().max()))
     if asym > 1e-6 * scale:
         raise ValueError(f"{name}: is not symmetric (max |S - S^T| = {asym:.3g})")
-    if bool((torch.diagonal(S) < -1e-12 * scale).any()):
+    if bool((torch.diagonal(Sd) < -1e-12 * scale).any()):
         raise ValueError(f"{name}: has negative diagonal entries, not a covariance matrix")
     return 0.5 * (S + S.T)
 
