@@ -1,15 +1,15 @@
 """Maximum mean discrepancy from samples: estimators, variance, witness, permutation test.
 
 ``MMD^2(P, Q) = E k(X, X') + E k(Y, Y') - 2 E k(X, Y)`` (C18; Gretton et al. 2012, JMLR,
-Lemma 6).  Samples ``x: (n, d)`` from P and ``y: (m, d)`` from Q; ``n != m`` is allowed.
+Sec. 2).  Samples ``x: (n, d)`` from P and ``y: (m, d)`` from Q; ``n != m`` is allowed.
 
-Estimators (C19; Gretton et al. 2012, eqs. 3-5; REFERENCES.md "MMD GANs"):
+Estimators (C19; Gretton et al. 2012, Sec. 2; REFERENCES.md "MMD GANs"):
 
 * ``"biased"`` (V-statistic) ``mean(Kxx) + mean(Kyy) - 2 mean(Kxy)``; ``>= 0``;
 * ``"unbiased"`` ``sum_{i!=j} Kxx_ij/(n(n-1)) + sum_{i!=j} Kyy_ij/(m(m-1)) - 2 sum_{i,j} Kxy_ij/(nm)``
   (within-sample diagonals dropped; the cross term keeps all ``n m`` pairs, as in the MMD-GAN
   and KID code); unbiased for MMD^2, can be negative;
-* ``"linear"`` the linear-time estimator (Gretton et al. 2012, Lemma 14)
+* ``"linear"`` the linear-time estimator (Gretton et al. 2012, Sec. 6)
   ``mean_i k(x_{2i},x_{2i+1}) + k(y_{2i},y_{2i+1}) - k(x_{2i},y_{2i+1}) - k(x_{2i+1},y_{2i})``
   over ``floor(min(n, m)/2)`` pairs (extra samples of the larger set are not used).
 
@@ -147,8 +147,8 @@ def mmd2(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussian",
     (``mmd2(x, y, "gaussian", bandwidth=1.0)``, ``bandwidth="median"`` for the median heuristic
     on the pooled sample) or a ``dv.kernels.Kernel`` object (a deep kernel: ``dv.kernels.get(
     "gaussian", feature_map=phi)``).  ``estimator``: ``"unbiased"`` (default), ``"biased"`` or
-    ``"linear"`` (formulas in the module docstring; C19, Gretton et al. 2012 eqs. 3-5 and
-    Lemma 14).  ``block_size``: tile size of the blockwise Gram sums (default 2048).
+    ``"linear"`` (formulas in the module docstring; C19, Gretton et al. 2012 Sec. 2 and
+    Sec. 6).  ``block_size``: tile size of the blockwise Gram sums (default 2048).
 
     Raises ``ValueError`` for non-finite or empty samples, a dimension mismatch, fewer than 2
     samples per set for "unbiased"/"linear", unknown kernels or estimators.
@@ -203,9 +203,9 @@ def mmd2_variance(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "g
     Each moment is replaced by its U-statistic over distinct indices (e.g. ``(E k(X,X'))^2`` by
     the mean of ``Kxx_ij Kxx_kl`` over distinct ``i, j, k, l``), computed from row sums and
     squared sums of the Gram tiles, so the result is an unbiased estimate of the variance
-    (it can be negative for very small samples).  It agrees in expectation with the unbiased
-    estimator of Sutherland et al. (ICLR 2017, eq. 5, which needs n = m) and reduces to
-    ``4 z1 / n`` at leading order (Gretton et al. 2012, Serfling 5.5).
+    (it can be negative for very small samples).  Same target as the unbiased variance
+    estimator of Sutherland et al. (ICLR 2017), which needs n = m; at leading order the
+    variance is ``4 z1 / n`` (Serfling 1980, Sec. 5.5).
     """
     bs = _check_block(block_size)
     k, xt, yt, as_t = _setup(x, y, kernel, kernel_params, min_n=4)
@@ -248,8 +248,7 @@ def mmd_witness(t: ArrayLike, x: ArrayLike, y: ArrayLike, kernel: str | _kernels
     """Empirical MMD witness ``f(t) = mean_j k(t, x_j) - mean_j k(t, y_j)`` at points ``t`` (C18).
 
     ``f`` is the unnormalised maximiser of ``E_P f - E_Q f`` over the RKHS unit ball for the
-    empirical measures: ``f / ||f||_H`` attains the biased MMD (Gretton et al. 2012, Lemma 4 and
-    Sec. 2.3).  Differentiable in ``t`` (and in ``x``, ``y``) for torch input; used by the
+    empirical measures: ``f / ||f||_H`` attains the biased MMD (Gretton et al. 2012, Sec. 2).  Differentiable in ``t`` (and in ``x``, ``y``) for torch input; used by the
     MMD-GAN witness gradient penalty (C23).  Median bandwidths are resolved on the pooled
     ``(x, y)``; a feature map is applied to ``t``, ``x`` and ``y``.  Returns shape ``(len(t),)``.
     """

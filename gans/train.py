@@ -25,6 +25,13 @@ generators seeded by ``seed`` (and the DDP rank); losses that draw random number
 penalty interpolation, instance noise) use the global torch RNG, which is seeded from ``seed``
 and saved in the checkpoint.  On CPU, ``--resume`` reproduces an uninterrupted run bit for bit.
 
+Real data (:class:`BatchStream`): datasets without an in-memory ``tensor`` (CelebA JPEGs, image
+folders, memory-mapped ImageNet) are read by ``data.workers`` worker processes (default
+``auto``: 0 on CPU, up to 8 per process on CUDA; pinned memory on CUDA, ``uint8`` until the
+device).  The batches, and so the trained weights, do not depend on the number of workers,
+which is left out of the config hash; each item is loaded as a function of (index, epoch), so
+CelebA's random crop + flip (``data.augment``) differs between epochs and is reproducible.
+
 On CUDA: bf16 autocast (``train.amp``), ``channels_last`` for image networks and optional
 ``torch.compile`` (not with gradient penalties: double backward through compiled graphs is
 unsupported).  Losses are checked for NaN/Inf every ``train.nan_check_every`` steps; on a
@@ -54,6 +61,7 @@ from . import distributed as gdist
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import config_hash, resolve
 from .data import build_dataset, to_model_input
+from .data.prefetch import IndexStream, Prefetcher, load_item, resolve_workers
 from .ema import EMA
 from .nets import build_discriminator, build_generator
 from .step import alternating_step
@@ -71,58 +79,73 @@ def _stream_seed(seed: int, rank: int, stream: int) -> int:
 
 
 class BatchStream:
-    """Real batches: a seeded permutation per epoch over the dataset, on ``device``.
+    """Real batches in the order of a seeded permutation per epoch (:class:`gans.data.prefetch.IndexStream`).
 
-    State (``state_dict``): the torch.Generator state, the current permutation and position,
-    so a resumed stream yields exactly the batches the uninterrupted one would have.
+    Datasets with an in-memory ``tensor`` are batched by indexing it (small float data, e.g.
+    toy mixtures, is moved to the device once).  Others are loaded item by item, each item as a
+    function of ``(index, epoch)`` (:func:`gans.data.prefetch.load_item`: CelebA's augmentation
+    changes every epoch): with ``workers = 0`` in this process, with ``workers > 0`` by a
+    :class:`gans.data.prefetch.Prefetcher` (worker processes, pinned memory on CUDA, ``uint8``
+    until ``.to(device, non_blocking=True)``).  The batch sequence does not depend on
+    ``workers``.
+
+    State (``state_dict``): generator state, permutation, position and epoch of the stream
+    *after the last batch returned*, never of batches only prefetched, so a resumed stream
+    yields exactly the batches the uninterrupted one would have.  Call :meth:`close` to stop
+    the workers.
     """
 
     def __init__(self, dataset: torch.utils.data.Dataset, batch_size: int, seed: int, device: torch.device,
-                 channels_last: bool = False) -> None:
-        self.dataset, self.batch_size, self.device = dataset, batch_size, device
+                 channels_last: bool = False, workers: int = 0) -> None:
+        self.dataset, self.batch_size, self.device = dataset, batch_size, torch.device(device)
         self.n = len(dataset)
         if self.n < 1:
             raise ValueError("dataset is empty")
-        self.gen = torch.Generator().manual_seed(seed)
-        self.perm = torch.randperm(self.n, generator=self.gen)
-        self.pos = 0
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
+            raise ValueError(f"workers: expected an integer >= 0, got {workers!r}")
+        self.index = IndexStream(self.n, seed)
+        self.seed = int(seed)
         tensor = getattr(dataset, "tensor", None)
         self.tensor = tensor if isinstance(tensor, torch.Tensor) else None
         if self.tensor is not None and self.tensor.is_floating_point() and self.tensor.numel() * 4 < 2 ** 30:
-            self.tensor = self.tensor.to(device)  # small float data (toy) lives on the device
+            self.tensor = self.tensor.to(self.device)  # small float data (toy) lives on the device
         self.channels_last = channels_last
-
-    def _indices(self) -> torch.Tensor:
-        out = []
-        need = self.batch_size
-        while need > 0:
-            if self.pos >= self.n:
-                self.perm, self.pos = torch.randperm(self.n, generator=self.gen), 0
-            take = self.perm[self.pos:self.pos + need]
-            self.pos += len(take)
-            need -= len(take)
-            out.append(take)
-        return torch.cat(out)
+        self.workers = 0 if self.tensor is not None else workers
+        self._prefetch: Prefetcher | None = None
 
     def __call__(self) -> torch.Tensor:
-        idx = self._indices()
+        if self.workers > 0 and self._prefetch is None:  # starts at the consumed state
+            self._prefetch = Prefetcher(self.dataset, self.index, self.batch_size, self.workers,
+                                        pin_memory=self.device.type == "cuda", seed=self.seed)
+        idx, ep = self.index.next(self.batch_size)
         if self.tensor is not None:
             batch = self.tensor[idx.to(self.tensor.device)]
+        elif self._prefetch is not None:
+            batch, got_idx, got_ep = self._prefetch.next()
+            if not (torch.equal(got_idx, idx) and torch.equal(got_ep, ep)):
+                raise RuntimeError("prefetched real batch is out of step with the index stream "
+                                   f"(expected indices {idx[:4].tolist()}..., got {got_idx[:4].tolist()}...)")
         else:
-            batch = torch.stack([torch.as_tensor(self.dataset[int(i)]) for i in idx])
+            batch = torch.stack([load_item(self.dataset, i, e) for i, e in zip(idx.tolist(), ep.tolist())])
         batch = to_model_input(batch.to(self.device, non_blocking=True))
         if self.channels_last and batch.ndim == 4:
             batch = batch.contiguous(memory_format=torch.channels_last)
         return batch
 
     def state_dict(self) -> dict[str, Any]:
-        """Generator state, current permutation and position (everything the next batch depends on)."""
-        return {"gen": self.gen.get_state(), "perm": self.perm.clone(), "pos": self.pos}
+        """Generator state, permutation, position and epoch after the last consumed batch."""
+        return self.index.state_dict()
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore a :meth:`state_dict`."""
-        self.gen.set_state(state["gen"])
-        self.perm, self.pos = state["perm"].clone(), int(state["pos"])
+        """Restore a :meth:`state_dict`; running workers are stopped and restart from it."""
+        self.close()
+        self.index.load_state_dict(state)
+
+    def close(self) -> None:
+        """Stop the prefetching workers (a later call starts new ones at the current state)."""
+        if self._prefetch is not None:
+            self._prefetch.close()
+            self._prefetch = None
 
 
 class LatentStream:
@@ -265,12 +288,18 @@ def train(cfg: Mapping[str, Any], out: str | Path, resume: bool = False, *, loss
     out = Path(out)
     info = gdist.setup(cfg["device"])
     cuda = info.device.type == "cuda"
-    with torch.random.fork_rng(devices=[info.device] if cuda else []):
-        return _train(cfg, out, resume, loss, overwrite, info)
+    with torch.random.fork_rng(devices=[info.device] if cuda else []), contextlib.ExitStack() as cleanup:
+        return _train(cfg, out, resume, loss, overwrite, info, cleanup)
+
+
+def _run_identity(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The config without ``data.workers``: the worker count changes speed, never the batches
+    (:class:`BatchStream`), so a run may resume with another one."""
+    return {**cfg, "data": {k: v for k, v in cfg["data"].items() if k != "workers"}}
 
 
 def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: bool,
-           info: gdist.DistInfo) -> Path:
+           info: gdist.DistInfo, cleanup: contextlib.ExitStack) -> Path:
     tc, seed, device = cfg["train"], cfg["seed"], info.device
     cuda = device.type == "cuda"
     ckpt_path = out / "checkpoint.pt"
@@ -296,10 +325,12 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
     ema = EMA(G, tc["ema_halflife_images"]) if tc["ema_halflife_images"] > 0 else None
     opt_g = build_optimizer([p for p in G.parameters()], cfg["optim"], cfg["optim"]["lr_g"])
     opt_d = build_optimizer([p for p in D.parameters()], cfg["optim"], cfg["optim"]["lr_d"])
-    real_stream = BatchStream(dataset, tc["batch_size"], _stream_seed(seed, info.rank, 3), device, channels_last)
+    real_stream = BatchStream(dataset, tc["batch_size"], _stream_seed(seed, info.rank, 3), device, channels_last,
+                              workers=resolve_workers(cfg["data"].get("workers"), device, info.world_size))
+    cleanup.callback(real_stream.close)
     z_stream = LatentStream(cfg["latent"]["dim"], tc["batch_size"], cfg["latent"].get("distribution", "normal"),
                             _stream_seed(seed, info.rank, 4), device)
-    h = config_hash(cfg)
+    h = config_hash(_run_identity(cfg))
     step, rows = 0, []
     if resume:
         if not ckpt_path.exists():

@@ -171,23 +171,46 @@ class ArrayImageDataset(Dataset):
         return x.contiguous()
 
 
+class _EpochSampler:
+    """Yields ``(index, epoch)`` keys: one pass = one epoch, numbered from ``start_epoch``;
+    with ``shuffle`` a ``torch.randperm`` per pass from a generator seeded with ``seed``."""
+
+    def __init__(self, n: int, seed: int, shuffle: bool, start_epoch: int) -> None:
+        self.n, self.shuffle, self.epoch = n, shuffle, int(start_epoch)
+        self.gen = torch.Generator().manual_seed(int(seed))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        order = torch.randperm(self.n, generator=self.gen) if self.shuffle else torch.arange(self.n)
+        epoch, self.epoch = self.epoch, self.epoch + 1
+        return iter([(i, epoch) for i in order.tolist()])
+
+
 def make_loader(dataset: Dataset, batch_size: int, seed: int, *, workers: int = 4,
                 device: str | torch.device = "cpu", shuffle: bool = True,
-                drop_last: bool = True) -> DataLoader:
+                drop_last: bool = True, start_epoch: int = 0) -> DataLoader:
     """A DataLoader for uint8 image datasets: seeded shuffling, workers, pinned memory on CUDA.
 
     Batches stay uint8 on the host; move them with ``batch.to(device, non_blocking=True)``
     and convert there with :func:`to_float`.  ``workers = 0`` loads in the main process.
+    Each pass over the loader is one epoch (``start_epoch``, ``start_epoch + 1``, ...); the
+    epoch travels with every index to the (persistent) workers, so per-epoch augmentation
+    (``CelebA.item_at``) changes between passes without calling ``set_epoch``.  The batches
+    do not depend on ``workers``.  (The trainer uses :class:`gans.train.BatchStream`, which
+    adds exact resume; this loader is for evaluation and scripts.)
     """
+    from .prefetch import EpochItems
+
     if batch_size < 1:
         raise ValueError(f"batch_size: must be positive, got {batch_size}")
     if workers < 0:
         raise ValueError(f"workers: must be >= 0, got {workers}")
-    g = torch.Generator()
-    g.manual_seed(int(seed))
     cuda = torch.device(device).type == "cuda"
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
-                      num_workers=workers, pin_memory=cuda, generator=g,
+    return DataLoader(EpochItems(dataset, with_keys=False), batch_size=batch_size,
+                      sampler=_EpochSampler(len(dataset), seed, shuffle, start_epoch), drop_last=drop_last,
+                      num_workers=workers, pin_memory=cuda, generator=torch.Generator().manual_seed(int(seed)),
                       persistent_workers=workers > 0, prefetch_factor=4 if workers > 0 else None)
 
 
@@ -208,7 +231,9 @@ class CelebA(Dataset):
 
     ``split`` is ``train`` / ``valid`` / ``test`` (from ``list_eval_partition.txt``: 0/1/2) or
     ``all``.  ``augment`` draws the 160 crop offset in 0..18 and a horizontal flip from a
-    generator seeded by ``(seed, index, epoch)`` (call :meth:`set_epoch` each epoch).
+    generator seeded by ``(seed, index, epoch)``: :meth:`item_at` takes the epoch explicitly
+    (the trainer and :func:`make_loader` use it, so worker copies need no state);
+    ``dataset[i]`` uses the epoch set by :meth:`set_epoch` (default 0).
     """
 
     def __init__(self, folder: Path, resolution: int, split: str = "train", *, augment: bool = False,
@@ -256,13 +281,17 @@ class CelebA(Dataset):
                                     f"{self.resolution}x{self.resolution}"}
 
     def set_epoch(self, epoch: int) -> None:
-        """Advance the augmentation seed (crop offsets and flips differ between epochs)."""
+        """Epoch used by ``dataset[i]`` (crop offsets and flips differ between epochs)."""
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, index: int) -> torch.Tensor:
+        return self.item_at(index, self.epoch)
+
+    def item_at(self, index: int, epoch: int) -> torch.Tensor:
+        """Item ``index`` as augmented at ``epoch``: a pure function of ``(seed, index, epoch)``."""
         from PIL import Image
 
         path = self.folder / self.files[index]
@@ -274,7 +303,7 @@ class CelebA(Dataset):
                                      f"{CELEBA_SIZE[0]}x{CELEBA_SIZE[1]}, got {im.size[0]}x{im.size[1]}")
                 flip = False
                 if self.augment:
-                    r = np.random.default_rng([self.seed, int(index), self.epoch])
+                    r = np.random.default_rng([self.seed, int(index), int(epoch)])
                     dx, dy = (int(v) for v in r.integers(0, 19, size=2))
                     flip = bool(r.integers(0, 2))
                     left, top = CELEBA_SQUARE_BOX[0] + dx, CELEBA_SQUARE_BOX[1] + dy
