@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,7 +83,8 @@ def train_run(config: str, out: str, device: str, threads: int, data_path: str |
     info = {"config": config, "device": device_name(dev), "threads": threads, "wall_s": wall,
             "iterations": iters, "generator_images_per_s_wall": iters * batch / wall,
             "critic_steps_per_iteration": cfg["train"]["n_critic"]}
-    (Path(run) / "run_info.json").write_text(json.dumps(info, indent=2))
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 writes
+        (Path(run) / "run_info.json").write_text(json.dumps(info, indent=2))
     return Path(run)
 
 

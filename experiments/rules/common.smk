@@ -5,6 +5,7 @@ from pathlib import Path
 
 PROFILE = config["profile"]
 DEVICE = config["device"]
+ENV = "../envs/suite.yaml"  # conda environment of every rule (relative to this folder)
 
 
 def log_path(name):
@@ -14,3 +15,8 @@ def log_path(name):
 def figure(path, category):
     """Mark a figure for `snakemake --report`; its caption is experiments/report/<stem>.rst."""
     return report(path, caption=f"../report/{Path(path).stem}.rst", category=category)
+
+
+def run_file(kind, path):
+    """A file under runs/<kind>_<profile>/ (training runs; not committed)."""
+    return f"runs/{kind}_{PROFILE}/{path}"

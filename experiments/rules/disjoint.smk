@@ -8,12 +8,16 @@ rule dmmd_smmd:
         "experiments/disjoint/families.py",
     output:
         table="results/tables/dirac_mmd_smmd.csv",
-        figure="results/figures/dmmd_vs_smmd.png",
+        figure=figure("results/figures/dmmd_vs_smmd.png", "Weak continuity and tractability (C04-C07, C13, C21, C22)"),
     log:
         log_path("dmmd_smmd"),
     threads: 1
+    params:
+        profile=PROFILE,
+    conda:
+        ENV
     shell:
-        "python -m experiments.dmmd_smmd --profile {PROFILE} --table {output.table} "
+        "python -m experiments.dmmd_smmd --profile {params.profile} --table {output.table} "
         "--figure {output.figure} > {log} 2>&1"
 
 
@@ -24,12 +28,16 @@ rule disjoint_support:
         "experiments/disjoint/estimates.py",
     output:
         table="results/tables/disjoint_support.csv",
-        figure="results/figures/disjoint_support.png",
+        figure=figure("results/figures/disjoint_support.png", "Weak continuity and tractability (C04-C07, C13, C21, C22)"),
     log:
         log_path("disjoint_support"),
     threads: 1
+    params:
+        profile=PROFILE,
+    conda:
+        ENV
     shell:
-        "python -m experiments.disjoint_support --profile {PROFILE} --table {output.table} "
+        "python -m experiments.disjoint_support --profile {params.profile} --table {output.table} "
         "--figure {output.figure} > {log} 2>&1"
 
 
@@ -43,12 +51,16 @@ rule cmt_table:
         table="results/tables/cmt.csv",
         markdown="results/tables/cmt.md",
         rates="results/tables/cmt_rates.csv",
-        figure="results/figures/cmt_rates.png",
+        figure=figure("results/figures/cmt_rates.png", "Weak continuity and tractability (C04-C07, C13, C21, C22)"),
     log:
         log_path("cmt_table"),
     threads: 1
+    params:
+        profile=PROFILE,
+    conda:
+        ENV
     shell:
-        "python -m experiments.cmt_table --profile {PROFILE} --table {output.table} "
+        "python -m experiments.cmt_table --profile {params.profile} --table {output.table} "
         "--markdown {output.markdown} --rates {output.rates} --figure {output.figure} > {log} 2>&1"
 
 

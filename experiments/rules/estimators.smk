@@ -18,8 +18,12 @@ rule mmd_bench:
     log:
         log_path("mmd_bench"),
     threads: 2
+    params:
+        profile=PROFILE,
+    conda:
+        ENV
     shell:
-        "python -m experiments.benchmarks.mmd_bench --profile {PROFILE} --speed {output.speed} "
+        "python -m experiments.benchmarks.mmd_bench --profile {params.profile} --speed {output.speed} "
         "--memory {output.memory} --kid {output.kid} > {log} 2>&1"
 
 
@@ -32,8 +36,12 @@ rule frechet_bench:
     log:
         log_path("frechet_bench"),
     threads: 2
+    params:
+        profile=PROFILE,
+    conda:
+        ENV
     shell:
-        "python -m experiments.benchmarks.frechet_bench --profile {PROFILE} --out {output} > {log} 2>&1"
+        "python -m experiments.benchmarks.frechet_bench --profile {params.profile} --out {output} > {log} 2>&1"
 
 
 ALL_TARGETS += [

@@ -7,8 +7,9 @@
 # profile's CPU jobs declare none so that they share the cores).
 IMAGE_METHODS = ["wgan_gp", "sngan", "mmd_gp", "smmd", "sn_smmd"]
 IMAGE_SETS = ["quick"] if PROFILE == "quick" else ["paper_celeba160", "paper_imagenet64"]
-IMAGE_ROOT = f"runs/image_{PROFILE}"
-IMAGE_GPU = 0 if PROFILE == "quick" else 1
+IMAGE_GPU = 0 if PROFILE == "quick" else int(config.get("gpus_per_job", 1))
+# several GPUs per training job: DDP through torchrun (gans.distributed); one: plain python
+IMAGE_LAUNCH = "python -m" if IMAGE_GPU <= 1 else f"torchrun --standalone --nproc_per_node={IMAGE_GPU} -m"
 IMAGE_THREADS = 1 if PROFILE == "quick" else 8
 IMAGE_DATA = {"quick": None, "paper_celeba160": config["data"].get("celeba"),
               "paper_imagenet64": config["data"].get("imagenet64")}
@@ -25,35 +26,41 @@ rule image_train:
         base="experiments/configs/image/base_{imgset}.yaml",
         config="experiments/configs/image/{imgset}/{method}.yaml",
     output:
-        IMAGE_ROOT + "/{imgset}/{method}/run_info.json",
+        run_file("image", "{imgset}/{method}/run_info.json"),
     log:
         log_path("image_train_{imgset}_{method}"),
     threads: IMAGE_THREADS
     resources:
         gpu=IMAGE_GPU,
     params:
-        out=IMAGE_ROOT + "/{imgset}/{method}",
+        out=run_file("image", "{imgset}/{method}"),
+        launch=IMAGE_LAUNCH,
+        device=DEVICE,
         data=lambda wc: IMAGE_DATA[wc.imgset] or "none",
         inception=config.get("inception_weights") or "none",
+    conda:
+        ENV
     shell:
-        "python -m experiments.image_comparison train --config {input.config} --out {params.out} "
-        "--device {DEVICE} --threads {threads} --data-path {params.data} --inception {params.inception} "
+        "{params.launch} experiments.image_comparison train --config {input.config} --out {params.out} "
+        "--device {params.device} --threads {threads} --data-path {params.data} --inception {params.inception} "
         "> {log} 2>&1"
 
 
 rule image_comparison:
     input:
         script="experiments/image_comparison.py",
-        runs=expand(IMAGE_ROOT + "/{imgset}/{method}/run_info.json", imgset=IMAGE_SETS, method=IMAGE_METHODS),
+        runs=expand(run_file("image", "{imgset}/{method}/run_info.json"), imgset=IMAGE_SETS, method=IMAGE_METHODS),
     output:
-        scores="results/figures/image_comparison_scores.png",
-        samples="results/figures/image_comparison_samples.png",
+        scores=figure("results/figures/image_comparison_scores.png", "Image-scale comparison and evaluation (C28-C31, C35)"),
+        samples=figure("results/figures/image_comparison_samples.png", "Image-scale comparison and evaluation (C28-C31, C35)"),
         table="results/tables/image_comparison.csv",
     log:
         log_path("image_comparison"),
     threads: 1
     params:
-        runs=expand(IMAGE_ROOT + "/{imgset}/{method}", imgset=IMAGE_SETS, method=IMAGE_METHODS),
+        runs=expand(run_file("image", "{imgset}/{method}"), imgset=IMAGE_SETS, method=IMAGE_METHODS),
+    conda:
+        ENV
     shell:
         "python -m experiments.image_comparison report --runs {params.runs} --scores {output.scores} "
         "--samples {output.samples} --table {output.table} > {log} 2>&1"
@@ -62,14 +69,16 @@ rule image_comparison:
 rule latent_search:
     input:
         script="experiments/latent_search.py",
-        run=IMAGE_ROOT + f"/{IMAGE_SETS[0]}/sn_smmd/run_info.json",
+        run=run_file("image", f"{IMAGE_SETS[0]}/sn_smmd/run_info.json"),
     output:
-        "results/figures/latent_search.png",
+        figure("results/figures/latent_search.png", "Image-scale comparison and evaluation (C28-C31, C35)"),
     log:
         log_path("latent_search"),
     threads: 1
     params:
-        run=IMAGE_ROOT + f"/{IMAGE_SETS[0]}/sn_smmd",
+        run=lambda wildcards, input: str(Path(input.run).parent),
+    conda:
+        ENV
     shell:
         "python -m experiments.latent_search --run {params.run} --out {output} > {log} 2>&1"
 

@@ -4,7 +4,6 @@
 TOY_LOSSES = sorted(l for l in glob_wildcards("experiments/configs/toy/{loss}.yaml").loss if l != "common")
 TOY_MIXTURES = ["ring", "grid"]
 TOY_SEEDS = [0] if PROFILE == "quick" else [0, 1, 2]
-TOY_ROOT = f"runs/toy_{PROFILE}"
 
 
 rule toy_train:
@@ -13,27 +12,37 @@ rule toy_train:
         "experiments/configs/toy/common.yaml",
         "experiments/configs/toy/{loss}.yaml",
     output:
-        expand(TOY_ROOT + "/{mixture}/{{loss}}/seed{seed}/summary.json", mixture=TOY_MIXTURES, seed=TOY_SEEDS),
+        expand(run_file("toy", "{mixture}/{{loss}}/seed{seed}/summary.json"), mixture=TOY_MIXTURES, seed=TOY_SEEDS),
     log:
         log_path("toy_train_{loss}"),
     threads: 1
+    params:
+        profile=PROFILE,
+        root=lambda wildcards, output: str(Path(output[0]).parents[3]),
+    conda:
+        ENV
     shell:
-        "python -m experiments.toy_mixtures run --loss {wildcards.loss} --profile {PROFILE} "
-        "--root {TOY_ROOT} > {log} 2>&1"
+        "python -m experiments.toy_mixtures run --loss {wildcards.loss} --profile {params.profile} "
+        "--root {params.root} > {log} 2>&1"
 
 
 rule toy_mixtures:
     input:
-        expand(TOY_ROOT + "/{mixture}/{loss}/seed{seed}/summary.json", mixture=TOY_MIXTURES, loss=TOY_LOSSES,
+        expand(run_file("toy", "{mixture}/{loss}/seed{seed}/summary.json"), mixture=TOY_MIXTURES, loss=TOY_LOSSES,
                seed=TOY_SEEDS),
     output:
-        figure="results/figures/toy_mixtures.png",
+        figure=figure("results/figures/toy_mixtures.png", "Mode collapse on 2-D mixtures (C26, C34)"),
         table="results/tables/toy_mixtures.csv",
     log:
         log_path("toy_mixtures"),
     threads: 1
+    params:
+        profile=PROFILE,
+        root=lambda wildcards, input: str(Path(input[0]).parents[3]),
+    conda:
+        ENV
     shell:
-        "python -m experiments.toy_mixtures plot --root {TOY_ROOT} --profile {PROFILE} "
+        "python -m experiments.toy_mixtures plot --root {params.root} --profile {params.profile} "
         "--figure {output.figure} --table {output.table} > {log} 2>&1"
 
 

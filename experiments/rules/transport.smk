@@ -11,8 +11,12 @@ rule estimator_scaling:
     log:
         log_path("estimator_scaling"),
     threads: 2
+    params:
+        profile=PROFILE,
+    conda:
+        ENV
     shell:
-        "python -m experiments.benchmarks.scaling --profile {PROFILE} --csv {output.csv} --png {output.png} > {log} 2>&1"
+        "python -m experiments.benchmarks.scaling --profile {params.profile} --csv {output.csv} --png {output.png} > {log} 2>&1"
 
 
 rule knn_bench:
@@ -23,8 +27,12 @@ rule knn_bench:
     log:
         log_path("knn_bench"),
     threads: 2
+    params:
+        profile=PROFILE,
+    conda:
+        ENV
     shell:
-        "python -m experiments.benchmarks.knn_bench --profile {PROFILE} --out {output} > {log} 2>&1"
+        "python -m experiments.benchmarks.knn_bench --profile {params.profile} --out {output} > {log} 2>&1"
 
 
 ALL_TARGETS += [
