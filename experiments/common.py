@@ -62,3 +62,19 @@ def write_table(df: pd.DataFrame, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(path, index=False)
+
+
+def matmul_gflops(size: int = 2048, dtype: torch.dtype = torch.float32, repeats: int = 3) -> float:
+    """Achieved dense ``size x size`` matrix-multiply rate (best of ``repeats``) in GFLOP/s.
+
+    The floor benchmarks compare against: 2 size^3 FLOPs per product.
+    """
+    import time
+
+    a = torch.randn(size, size, dtype=dtype, generator=torch.Generator().manual_seed(1))
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ a
+        best = min(best, time.perf_counter() - t)
+    return 2.0 * size ** 3 / best / 1e9

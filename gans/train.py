@@ -81,8 +81,8 @@ def _stream_seed(seed: int, rank: int, stream: int) -> int:
 class BatchStream:
     """Real batches in the order of a seeded permutation per epoch (:class:`gans.data.prefetch.IndexStream`).
 
-    Datasets with an in-memory ``tensor`` are batched by indexing it (small float data, e.g.
-    toy mixtures, is moved to the device once).  Others are loaded item by item, each item as a
+    Datasets with an in-memory ``tensor`` are batched by indexing it (a tensor under 1 GiB, e.g.
+    toy mixtures or uint8 stand-ins and CIFAR-10, is moved to the device once).  Others are loaded item by item, each item as a
     function of ``(index, epoch)`` (:func:`gans.data.prefetch.load_item`: CelebA's augmentation
     changes every epoch): with ``workers = 0`` in this process, with ``workers > 0`` by a
     :class:`gans.data.prefetch.Prefetcher` (worker processes, pinned memory on CUDA, ``uint8``
@@ -107,8 +107,8 @@ class BatchStream:
         self.seed = int(seed)
         tensor = getattr(dataset, "tensor", None)
         self.tensor = tensor if isinstance(tensor, torch.Tensor) else None
-        if self.tensor is not None and self.tensor.is_floating_point() and self.tensor.numel() * 4 < 2 ** 30:
-            self.tensor = self.tensor.to(self.device)  # small float data (toy) lives on the device
+        if self.tensor is not None and self.tensor.numel() * self.tensor.element_size() < 2 ** 30:
+            self.tensor = self.tensor.to(self.device)  # small data (toy points, uint8 stand-ins) lives on the device
         self.channels_last = channels_last
         self.workers = 0 if self.tensor is not None else workers
         self._prefetch: Prefetcher | None = None

@@ -165,3 +165,15 @@ def test_prefetcher_leaves_global_rng_alone_and_make_loader_advances_epochs(tmp_
     assert torch.equal(first_pass, torch.stack([ds.item_at(i, 0) for i in
                                                 torch.randperm(4, generator=torch.Generator().manual_seed(3))
                                                 .tolist()]))
+
+
+def test_unreadable_image_error_names_the_file_with_workers(tmp_path: Path) -> None:
+    """A worker's ValueError reaches the trainer unchanged (it names the bad file) and the
+    workers are stopped at once (no wait at interpreter exit)."""
+    folder = _png_folder(tmp_path, n=4)
+    (folder / "002.png").write_bytes(b"not a png")
+    ds = build_dataset({"name": "image_folder", "path": str(folder), "resolution": 16}, 0)
+    stream = BatchStream(ds, 4, seed=0, device=torch.device("cpu"), workers=2)
+    with pytest.raises(ValueError, match="002.png"):
+        stream()
+    stream.close()

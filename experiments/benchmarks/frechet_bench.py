@@ -27,7 +27,7 @@ import scipy.linalg as sl
 import torch
 
 import divergences as dv
-from experiments.common import machine_name, write_table
+from experiments.common import machine_name, matmul_gflops, write_table
 
 PROFILES = {"quick": {"dims": [512, 1024, 2048]}, "paper": {"dims": [512, 1024, 2048]}}
 
@@ -52,15 +52,6 @@ def _moments(d: int, seed: int) -> tuple[np.ndarray, ...]:
     return tuple(out)
 
 
-def matmul_gflops64(size: int = 2048, repeats: int = 3) -> float:
-    a = torch.randn(size, size, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        a @ a
-        best = min(best, time.perf_counter() - t)
-    return 2.0 * size ** 3 / best / 1e9
-
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -71,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     for d in PROFILES[a.profile]["dims"]:
         m1, S1, m2, S2 = _moments(d, seed=d)
-        gf = matmul_gflops64()
+        gf = matmul_gflops(2048, torch.float64)
         load0 = os.getloadavg()[0]
         t = time.perf_counter()
         ours = dv.frechet_distance(m1, S1, m2, S2)

@@ -31,7 +31,7 @@ from scipy.spatial.distance import cdist
 
 import divergences as dv
 from divergences.mmd import DEFAULT_BLOCK
-from experiments.common import machine_name, write_table
+from experiments.common import machine_name, matmul_gflops, write_table
 
 PROFILES = {
     # quick: fits the pipeline's budget on a loaded 2-core CPU (cdist is O(n^2 d) in one thread)
@@ -69,17 +69,6 @@ def baseline_kid_numpy(fx: np.ndarray, fy: np.ndarray, subsets: int, size: int, 
         vals.append((kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (size * (size - 1))
                     - 2 * kxy.mean())
     return float(np.mean(vals))
-
-
-def matmul_gflops(size: int = 2048, repeats: int = 3) -> float:
-    """Achieved float32 ``torch.mm`` rate (best of ``repeats``) in GFLOP/s."""
-    a = torch.randn(size, size, generator=torch.Generator().manual_seed(1))
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        a @ a
-        best = min(best, time.perf_counter() - t)
-    return 2.0 * size ** 3 / best / 1e9
 
 
 def tiled_entries(n: int, m: int, bs: int) -> int:

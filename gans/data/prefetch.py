@@ -150,12 +150,19 @@ class Prefetcher:
         """The next prefetched batch ``(images, indices, epochs)``."""
         if self._it is None:
             raise ValueError("Prefetcher: next() called after close()")
-        images, idx, ep = next(self._it)
+        try:
+            images, idx, ep = next(self._it)
+        except BaseException:
+            self.close()  # the traceback keeps the iterator alive: stop its workers now
+            raise
         return images, idx, ep
 
     def close(self) -> None:
-        """Stop the worker processes (dropping the last reference to the loader iterator)."""
-        self._it = None
+        """Stop the worker processes now (the loader iterator may outlive this object in a traceback)."""
+        it, self._it = self._it, None
+        shutdown = getattr(it, "_shutdown_workers", None)  # DataLoader's own clean-up (private API)
+        if callable(shutdown):
+            shutdown()
 
 
 def resolve_workers(value: Any, device: torch.device, world_size: int = 1) -> int:

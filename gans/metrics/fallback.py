@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .preprocess import resize_uint8
+
 __all__ = ["RandomConvFeatures"]
 
 
@@ -61,14 +63,7 @@ class RandomConvFeatures(nn.Module):
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (N, 3, H, W) -> float (N, 3, 64, 64) in [-1, 1] (bilinear, antialiased)."""
-        if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"images: expected uint8 (N, 3, H, W), got {images.dtype} "
-                             f"{tuple(images.shape)}")
-        x = images.float()
-        if x.shape[-2:] != (self.input_size, self.input_size):
-            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear",
-                              align_corners=False, antialias=True)
-        return x / 127.5 - 1.0
+        return resize_uint8(images, self.input_size, antialias=True)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, None]:
         """Return ``(features (N, 960), None)``; ``None`` where Inception returns logits."""

@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .preprocess import resize_uint8
+
 __all__ = ["ENV_VAR", "WEIGHTS_FILE", "FIDInceptionV3", "load_fid_inception", "resolve_weights_path"]
 
 ENV_VAR = "GANDIV_INCEPTION"
@@ -192,14 +194,7 @@ class FIDInceptionV3(nn.Module):
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (N, 3, H, W) -> float (N, 3, 299, 299) in [-1, 1] (bilinear, see module doc)."""
-        if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"images: expected uint8 (N, 3, H, W), got {images.dtype} "
-                             f"{tuple(images.shape)}")
-        x = images.float()
-        if x.shape[-2:] != (self.input_size, self.input_size):
-            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear",
-                              align_corners=False)
-        return x / 127.5 - 1.0
+        return resize_uint8(images, self.input_size, antialias=False)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.preprocess(images)
