@@ -8,6 +8,11 @@ DEVICE = config["device"]
 ENV = "../envs/suite.yaml"  # conda environment of every rule (relative to this folder)
 
 
+# Benchmarks claim every core slot so that no other job runs beside them (their timings are
+# reported); their shell commands set OMP_NUM_THREADS=$(nproc), the machine's real core count.
+EXCLUSIVE = workflow.cores
+
+
 def log_path(name):
     return f"results/logs/{name}.log"
 

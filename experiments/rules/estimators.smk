@@ -17,13 +17,13 @@ rule mmd_bench:
         kid=f"{BENCH}/kid_cost.csv",
     log:
         log_path("mmd_bench"),
-    threads: 2
+    threads: EXCLUSIVE
     params:
         profile=PROFILE,
     conda:
         ENV
     shell:
-        "python -m experiments.benchmarks.mmd_bench --profile {params.profile} --speed {output.speed} "
+        "OMP_NUM_THREADS=$(nproc) python -m experiments.benchmarks.mmd_bench --profile {params.profile} --speed {output.speed} "
         "--memory {output.memory} --kid {output.kid} > {log} 2>&1"
 
 
@@ -35,13 +35,13 @@ rule frechet_bench:
         f"{BENCH}/frechet_speed.csv",
     log:
         log_path("frechet_bench"),
-    threads: 2
+    threads: EXCLUSIVE
     params:
         profile=PROFILE,
     conda:
         ENV
     shell:
-        "python -m experiments.benchmarks.frechet_bench --profile {params.profile} --out {output} > {log} 2>&1"
+        "OMP_NUM_THREADS=$(nproc) python -m experiments.benchmarks.frechet_bench --profile {params.profile} --out {output} > {log} 2>&1"
 
 
 ALL_TARGETS += [

@@ -10,13 +10,13 @@ rule estimator_scaling:
         png=figure("results/figures/estimator_scaling.png", "Estimators and benchmarks (C13-C20, C28-C30)"),
     log:
         log_path("estimator_scaling"),
-    threads: 2
+    threads: EXCLUSIVE
     params:
         profile=PROFILE,
     conda:
         ENV
     shell:
-        "python -m experiments.benchmarks.scaling --profile {params.profile} --csv {output.csv} --png {output.png} > {log} 2>&1"
+        "OMP_NUM_THREADS=$(nproc) python -m experiments.benchmarks.scaling --profile {params.profile} --csv {output.csv} --png {output.png} > {log} 2>&1"
 
 
 rule knn_bench:
@@ -26,13 +26,13 @@ rule knn_bench:
         "results/benchmarks/knn_kl.csv",
     log:
         log_path("knn_bench"),
-    threads: 2
+    threads: EXCLUSIVE
     params:
         profile=PROFILE,
     conda:
         ENV
     shell:
-        "python -m experiments.benchmarks.knn_bench --profile {params.profile} --out {output} > {log} 2>&1"
+        "OMP_NUM_THREADS=$(nproc) python -m experiments.benchmarks.knn_bench --profile {params.profile} --out {output} > {log} 2>&1"
 
 
 ALL_TARGETS += [
