@@ -37,6 +37,7 @@ Conventions for the parameters (as in the MMD-GAN code of Binkowski et al. 2018)
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
@@ -127,7 +128,7 @@ def _samples(x: ArrayLike, y: ArrayLike) -> tuple[torch.Tensor, torch.Tensor, bo
 # --------------------------------------------------------------------------------------------
 # kernel classes
 # --------------------------------------------------------------------------------------------
-class Kernel:
+class Kernel(ABC):
     """Base class.  Subclasses implement ``_gram(x, y)`` and ``_paired(x, y)`` on tensors."""
 
     #: True if MMD^2 (biased and unbiased estimators) is unchanged when both samples are
@@ -178,18 +179,21 @@ class Kernel:
         return SumKernel(tuple(left) + tuple(right))
 
     # tensor-level, inputs already prepared ---------------------------------------------
-    def _gram(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def _gram(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The (n, m) Gram matrix of prepared tensors."""
 
-    def _paired(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def _paired(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """``k(x_i, y_i)`` for paired rows (the linear-time estimator)."""
 
 
 class RadialKernel(Kernel):
     """``K(a, b) = g(-||a - b||^2)``; subclasses give ``profile(r) = g(-r)`` and the constants."""
 
-    def profile(self, r: torch.Tensor) -> torch.Tensor:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def profile(self, r: torch.Tensor) -> torch.Tensor:
+        """``g(-r)`` at squared distances ``r``."""
 
     def profile_(self, r: torch.Tensor) -> torch.Tensor:
         """``profile`` computed in place in ``r`` where possible (no autograd)."""

@@ -3,6 +3,8 @@
 # OMP_NUM_THREADS={threads} to every shell job, so torch uses no more cores than declared.
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
+
 PROFILE = config["profile"]
 DEVICE = config["device"]
 ENV = "../envs/suite.yaml"  # conda environment of every rule (relative to this folder)
@@ -10,7 +12,10 @@ ENV = "../envs/suite.yaml"  # conda environment of every rule (relative to this 
 
 # Benchmarks claim every core slot so that no other job runs beside them (their timings are
 # reported); their shell commands set OMP_NUM_THREADS=$(nproc), the machine's real core count.
-EXCLUSIVE = workflow.cores
+try:
+    EXCLUSIVE = workflow.cores
+except WorkflowError:  # no --cores given (--summary, --report, cluster executors): no local sharing
+    EXCLUSIVE = 1
 
 
 def log_path(name):
