@@ -109,6 +109,10 @@ def apply_overrides(cfg: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
             value = _yaml_load(text)
         except yaml.YAMLError as err:
             raise ValueError(f"--set {key}: cannot parse value {text!r} as YAML: {err}") from err
+        if len(parts) == 2 and parts[0] in NAMED_SECTIONS and parts[1] == "name" \
+                and isinstance(out.get(parts[0]), dict) and out[parts[0]].get("name") != value:
+            out[parts[0]] = {"name": value}  # a new name replaces the section whole (deep_merge's rule)
+            continue
         node = out
         for p in parts[:-1]:
             if not isinstance(node.get(p, {}), dict):
@@ -202,9 +206,10 @@ def resolve(path: str | Path | None = None, overrides: Sequence[str] = (),
     if path is not None:
         out = deep_merge(out, _read_chain(Path(path)))
     if cfg is not None:
-        cfg = dict(cfg)
-        cfg.pop("defaults", None)
-        out = deep_merge(out, cfg)
+        if "defaults" in cfg:
+            raise ValueError("cfg: a 'defaults' key is followed only in config files; "
+                             "use load_config(path) or merge the parent yourself")
+        out = deep_merge(out, dict(cfg))
     out = apply_overrides(out, overrides)
     if isinstance(out.get("generator"), dict) and "latent_dim" not in out["generator"] \
             and out["generator"].get("name") != "dirac":

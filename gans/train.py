@@ -396,7 +396,8 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
     def run_eval(step_now: int) -> dict[str, Any]:
         if not info.is_main:
             return {}
-        return _evaluate(cfg["eval"]["function"], ema.model if ema is not None else G, dataset, cfg["eval"],
+        eval_cfg = {"latent": cfg["latent"], **cfg["eval"]}  # eval.latent, if given, wins
+        return _evaluate(cfg["eval"]["function"], ema.model if ema is not None else G, dataset, eval_cfg,
                          device, seed)
 
     total = tc["iterations"]

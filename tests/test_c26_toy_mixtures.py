@@ -75,3 +75,27 @@ def test_data_registry_and_model_input() -> None:
                                rtol=0, atol=2 * torch.finfo(torch.float32).eps)
     with pytest.raises(ValueError, match="dtype"):
         to_model_input(torch.tensor([1, 2]))
+
+
+def test_toy_evaluate_uses_the_training_latent_law(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trainer passes its latent section to the eval hook: uniform latents are scored as
+    uniform (an identity generator makes the law visible in the samples)."""
+    import torch
+
+    import gans.data.toy as toy
+
+    class Identity(torch.nn.Module):
+        latent_dim = 2
+
+        def forward(self, z: torch.Tensor) -> torch.Tensor:
+            return z
+
+    class Mixture:
+        centers, std = torch.zeros(1, 2), 1.0
+
+    seen: dict[str, torch.Tensor] = {}
+    monkeypatch.setattr(toy, "mode_statistics", lambda x, centers, std: seen.update(x=x) or {})
+    toy.evaluate(Identity(), Mixture(), {"n": 4000, "latent": {"distribution": "uniform"}}, torch.device("cpu"), 0)
+    assert seen["x"].abs().max() <= 1.0
+    toy.evaluate(Identity(), Mixture(), {"n": 4000}, torch.device("cpu"), 0)
+    assert seen["x"].abs().max() > 2.0  # normal: P(all 8000 |z| <= 2) = 0.954^8000, about 0

@@ -98,3 +98,20 @@ def test_changing_a_section_name_replaces_the_section(tmp_path: Path) -> None:
     cfg = load_config(tmp_path / "child.yaml")
     assert cfg["generator"] == {"name": "dcgan", "resolution": 32, "latent_dim": 16}
     assert build_generator(cfg["generator"]).latent_dim == 16
+
+
+def test_set_with_a_new_name_replaces_the_section_whole() -> None:
+    """--set loss.name=hinge drops the LSGAN keys (the same rule deep_merge applies to files)."""
+    from gans.config import resolve
+
+    out = resolve(cfg={"loss": {"name": "lsgan", "a": -1.0, "b": 1.0, "c": 0.0}}, overrides=["loss.name=hinge"])
+    assert out["loss"]["name"] == "hinge" and not {"a", "b", "c"} & set(out["loss"])
+    same = resolve(cfg={"loss": {"name": "lsgan", "a": -1.0}}, overrides=["loss.name=lsgan"])
+    assert same["loss"]["a"] == -1.0
+
+
+def test_defaults_key_in_a_mapping_is_an_error() -> None:
+    from gans.config import resolve
+
+    with pytest.raises(ValueError, match="defaults"):
+        resolve(cfg={"defaults": "parent.yaml", "seed": 1})

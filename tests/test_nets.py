@@ -95,6 +95,24 @@ def test_spectral_norm_matches_svd(shape: tuple[int, ...]) -> None:
                          torch.tensor(1.0, dtype=torch.float64), rtol=1e-9)
 
 
+def test_spectral_norm_of_transposed_conv_uses_out_by_in_matrix() -> None:
+    """ConvTranspose2d stores weights as (in, out, k, k); Miyato's matrix is (out, in*k*k).
+    Same convergence argument as above (500 iterations, float64)."""
+    gen = torch.Generator().manual_seed(1)
+    layer = nn.ConvTranspose2d(6, 4, 3).double()
+    with torch.no_grad():
+        layer.weight.copy_(torch.randn(layer.weight.shape, generator=gen, dtype=torch.float64))
+    spectral_norm(layer, n_power_iterations=500, generator=gen)
+    layer.train()
+    w_eff = layer.weight
+    raw = layer.parametrizations.weight.original.detach()
+    s = torch.linalg.svdvals(raw.transpose(0, 1).reshape(4, -1))
+    assert (s[1] / s[0]) ** 2 < 0.9
+    assert torch.isclose(spectral_sigma(layer), s[0], rtol=1e-9)
+    top = torch.linalg.svdvals(w_eff.detach().transpose(0, 1).reshape(4, -1))[0]
+    assert torch.isclose(top, torch.tensor(1.0, dtype=torch.float64), rtol=1e-9)
+
+
 def test_spectral_norm_eval_mode_freezes_u_and_state_dict_holds_it() -> None:
     layer = spectral_norm(nn.Linear(6, 5))
     param = layer.parametrizations.weight[0]

@@ -126,7 +126,11 @@ def evaluate(generator: torch.nn.Module, dataset: ToyMixture, eval_cfg: Mapping[
     """
     n = int(eval_cfg.get("n", 2000))
     gen = torch.Generator().manual_seed(int(seed))
-    z = torch.randn(n, generator.latent_dim, generator=gen).to(device)
+    law = str(eval_cfg.get("latent", {}).get("distribution", "normal"))
+    if law not in ("normal", "uniform"):
+        raise ValueError(f"eval.latent.distribution: expected 'normal' or 'uniform', got {law!r}")
+    z = (torch.randn(n, generator.latent_dim, generator=gen) if law == "normal"
+         else torch.rand(n, generator.latent_dim, generator=gen) * 2 - 1).to(device)
     was = generator.training
     generator.eval()
     x = generator(z).float().cpu()

@@ -26,6 +26,14 @@ from torch.nn.utils import parametrize
 __all__ = ["SpectralNormParam", "spectral_norm", "spectral_sigma", "apply_spectral_norm"]
 
 
+def _as_matrix(weight: torch.Tensor, out_dim: int) -> torch.Tensor:
+    """``W_mat`` of shape ``(out, in * prod(kernel))``; ``out_dim`` is 1 for transposed convs,
+    whose weights are stored as ``(in, out, *kernel)``."""
+    if out_dim == 0:
+        return weight.reshape(weight.shape[0], -1)
+    return weight.transpose(0, out_dim).reshape(weight.shape[out_dim], -1)
+
+
 class SpectralNormParam(nn.Module):
     """Parametrisation ``W -> s * W / sigma(W)`` with power-iteration estimate of ``sigma``.
 
@@ -38,11 +46,12 @@ class SpectralNormParam(nn.Module):
     """
 
     def __init__(self, weight: torch.Tensor, n_power_iterations: int = 1, learnable_scale: bool = False,
-                 eps: float = 1e-12, generator: torch.Generator | None = None) -> None:
+                 eps: float = 1e-12, generator: torch.Generator | None = None, out_dim: int = 0) -> None:
         super().__init__()
         if n_power_iterations < 1:
             raise ValueError(f"n_power_iterations must be >= 1, got {n_power_iterations}")
-        mat = weight.detach().reshape(weight.shape[0], -1)
+        self.out_dim = int(out_dim)
+        mat = _as_matrix(weight.detach(), self.out_dim)
         self.n_power_iterations = int(n_power_iterations)
         self.eps = float(eps)
         u = torch.randn(mat.shape[0], generator=generator, dtype=mat.dtype).to(mat.device)
@@ -67,7 +76,7 @@ class SpectralNormParam(nn.Module):
         self.v.copy_(v)
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
-        mat = weight.reshape(weight.shape[0], -1)
+        mat = _as_matrix(weight, self.out_dim)
         if self.training:
             self._power_iteration(mat.detach(), self.n_power_iterations)
         u, v = self.u.clone(memory_format=torch.contiguous_format), self.v.clone(memory_format=torch.contiguous_format)
@@ -89,7 +98,8 @@ def spectral_norm(module: nn.Module, name: str = "weight", n_power_iterations: i
     weight = getattr(module, name, None)
     if not isinstance(weight, torch.Tensor):
         raise ValueError(f"module has no tensor attribute {name!r} to normalise")
-    param = SpectralNormParam(weight, n_power_iterations, learnable_scale, eps, generator)
+    out_dim = 1 if isinstance(module, nn.modules.conv._ConvTransposeNd) else 0
+    param = SpectralNormParam(weight, n_power_iterations, learnable_scale, eps, generator, out_dim)
     parametrize.register_parametrization(module, name, param)
     return module
 
@@ -101,7 +111,7 @@ def spectral_sigma(module: nn.Module, name: str = "weight") -> torch.Tensor:
     plist = getattr(module.parametrizations, name)
     param = next(p for p in plist if isinstance(p, SpectralNormParam))
     w = plist.original
-    mat = w.detach().reshape(w.shape[0], -1)
+    mat = _as_matrix(w.detach(), param.out_dim)
     return torch.dot(param.u, mat.mv(param.v))
 
 
