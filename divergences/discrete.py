@@ -11,9 +11,10 @@ renormalised.
 Zero handling (exact limits, never NaN): ``0 log 0 = 0``; where ``q = 0 < p`` a term
 contributes ``p f'(inf)`` with ``f'(inf) = lim f(u)/u`` (``+inf`` for KL: C04); where
 ``p = 0 < q`` it contributes ``q f(0+)``.  Gradients are finite (no NaN) at entries with
-``p > 0, q > 0``; at boundary entries (a zero in ``p`` or ``q``) the component whose true
-partial derivative is infinite is returned as 0 (torch's ``xlogy`` convention), and an
-infinite value has zero gradient.
+``p > 0, q > 0``; at boundary entries (a zero in ``p`` or ``q``) a component whose true
+partial derivative is infinite is returned finite — the derivative of the masked expression,
+0 under torch's ``xlogy`` convention for KL, e.g. -1/2 for JSD in ``p_i`` at ``p_i = 0`` —
+never NaN, and an infinite value has zero gradient.
 
 Natural logarithms throughout; ``jsd`` has the 1/2 weights (``0 <= JSD <= log 2``).
 """

@@ -206,7 +206,6 @@ def inception_score(logits: ArrayLike, splits: int = 10, from_logits: bool = Tru
     splits = _int_arg(splits, "splits", 1)
     as_t = is_torch(logits)
     (z,) = common_tensors((logits, "logits"))
-    z = z.to(torch.float64)
     if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] == 0:
         raise ValueError(f"logits: expected a non-empty (n, C) array, got shape {tuple(z.shape)}")
     n = z.shape[0]
@@ -214,11 +213,12 @@ def inception_score(logits: ArrayLike, splits: int = 10, from_logits: bool = Tru
         raise ValueError(f"splits: {splits} is larger than the number of samples ({n})")
     if from_logits:
         check_finite(z, "logits")
+        z = z.to(torch.float64)
         logp = torch.log_softmax(z, dim=1)
         p = logp.exp()
     else:
-        check_probability(z, "logits")
-        p = z
+        check_probability(z, "logits")  # in the input's dtype (its own tolerance, prob_atol)
+        p = z = z.to(torch.float64)
         logp = torch.where(p > 0, torch.log(torch.where(p > 0, p, torch.ones_like(p))), torch.zeros_like(p))
     scores = []
     for i in range(splits):

@@ -420,7 +420,8 @@ class SumKernel(Kernel):
     def __post_init__(self) -> None:
         if not self.kernels or not all(isinstance(k, Kernel) for k in self.kernels):
             raise ValueError("kernels: needs a non-empty sequence of Kernel objects")
-        if any(isinstance(k, FeatureKernel) for k in self.kernels):
+        if any(isinstance(k, FeatureKernel) or (isinstance(k, ScaledKernel) and isinstance(k.base, FeatureKernel))
+               for k in self.kernels):
             raise ValueError("kernels: a feature map must wrap the whole sum, FeatureKernel(SumKernel(...), phi)")
         object.__setattr__(self, "kernels", tuple(self.kernels))
 
@@ -530,7 +531,8 @@ class ScaledKernel(Kernel):
         return self.base.shift_invariant_mmd
 
     def prepare(self, x, y):
-        return replace(self, base=self.base.prepare(x, y)[0]), x, y
+        base, x, y = self.base.prepare(x, y)  # a FeatureKernel base maps x and y here
+        return replace(self, base=base), x, y
 
     def _gram(self, x, y):
         return self.weight * self.base._gram(x, y)

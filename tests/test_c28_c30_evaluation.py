@@ -180,3 +180,20 @@ def test_validation_errors(rng):
         dv.inception_score(np.array([[np.nan, 0.0]]), splits=1)
     with pytest.raises(ValueError, match="logits"):
         dv.inception_score(np.zeros(5), splits=1)
+
+
+def test_c30_inception_score_accepts_float32_probabilities_at_their_tolerance() -> None:
+    """float32 rows summing to 1 within float32 rounding (|sum - 1| ~ 1e-6 > 1e-6 float64 tolerance)
+    are valid probabilities; the IS equals the one computed from the same rows in float64."""
+    import torch
+
+    import divergences as dv
+
+    g = torch.Generator().manual_seed(0)
+    p64 = torch.softmax(torch.randn(200, 50, generator=g, dtype=torch.float64) * 4, 1)
+    p32 = (p64 * (1 + 5e-6)).float()  # rows sum to 1 + 5e-6: over 1e-6, under float32's 1e-4
+    err = float((p32.double().sum(1) - 1).abs().max())
+    assert 1e-6 < err < 1e-4  # the case this test is about
+    r32 = dv.inception_score(p32, splits=2, from_logits=False)
+    r64 = dv.inception_score(p64, splits=2, from_logits=False)
+    assert abs(float(r32.mean) - float(r64.mean)) <= 1e-3 * float(r64.mean)

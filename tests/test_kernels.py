@@ -214,3 +214,20 @@ def test_validation_errors(rng):
         K.get("gaussian").gram(np.zeros((0, 2)), x)
     with pytest.raises(ValueError, match="paired"):
         K.get("gaussian").paired(x, x[:3])
+
+
+def test_scaled_feature_kernel_keeps_its_feature_map() -> None:
+    """c * k(phi(x), phi(y)): MMD^2 scales by c, and the feature map is applied (not dropped)."""
+    import numpy as np
+    import torch
+
+    import divergences as dv
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 2)), rng.normal(size=(7, 2)) + 0.5
+    phi = lambda t: torch.cat([t, t ** 2], 1) * 3.0  # noqa: E731
+    fk = dv.kernels.get("gaussian", feature_map=phi)
+    scaled = dv.kernels.ScaledKernel(fk, 2.0)
+    assert abs(dv.mmd2(x, y, scaled) - 2.0 * dv.mmd2(x, y, fk)) < 1e-12
+    with pytest.raises(ValueError, match="feature map"):
+        dv.kernels.ScaledKernel(fk, 1.0) + dv.kernels.get("linear")
