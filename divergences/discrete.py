@@ -13,7 +13,7 @@ contributes ``p f'(inf)`` with ``f'(inf) = lim f(u)/u`` (``+inf`` for KL: C04); 
 ``p = 0 < q`` it contributes ``q f(0+)``.  Gradients are finite (no NaN) at entries with
 ``p > 0, q > 0``; at boundary entries (a zero in ``p`` or ``q``) a component whose true
 partial derivative is infinite is returned finite — the derivative of the masked expression,
-0 under torch's ``xlogy`` convention for KL, e.g. -1/2 for JSD in ``p_i`` at ``p_i = 0`` —
+0 under torch's ``xlogy`` convention for KL, a finite value for JSD —
 never NaN, and an infinite value has zero gradient.
 
 Natural logarithms throughout; ``jsd`` has the 1/2 weights (``0 <= JSD <= log 2``).
