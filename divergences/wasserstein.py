@@ -204,6 +204,17 @@ def _w1d_pow(x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, b: torch.
     return torch.stack(out)
 
 
+def _w1d_pow_checked(x: ArrayLike, y: ArrayLike, p: float, x_weights: ArrayLike | None,
+                     y_weights: ArrayLike | None) -> tuple[torch.Tensor, float, bool]:
+    """Validated 1-D ``W_p^p`` as a tensor, with the checked ``p`` and whether inputs were torch."""
+    p = _check_p(p)
+    xt, yt, a, b, as_torch = _prepare(x, y, x_weights, y_weights)
+    if xt.shape[1] != 1:
+        raise ValueError(f"x: wasserstein_1d needs one-dimensional samples, got dimension {xt.shape[1]}")
+    uniform = x_weights is None and y_weights is None
+    return _w1d_pow(xt, yt, None if uniform else a, None if uniform else b, p)[0], p, as_torch
+
+
 def wasserstein_1d_pow(x: ArrayLike, y: ArrayLike, p: float = 1.0, x_weights: ArrayLike | None = None,
                        y_weights: ArrayLike | None = None) -> Any:
     """Exact ``W_p^p`` between two 1-D (weighted) samples by sorting.
@@ -214,12 +225,7 @@ def wasserstein_1d_pow(x: ArrayLike, y: ArrayLike, p: float = 1.0, x_weights: Ar
     over the merged breakpoints of the two cumulative weight vectors.  O((n+m) log(n+m)).
     Accepts ``(n,)`` or ``(n, 1)`` samples.  Differentiable in the positions (and weights).
     """
-    p = _check_p(p)
-    xt, yt, a, b, as_torch = _prepare(x, y, x_weights, y_weights)
-    if xt.shape[1] != 1:
-        raise ValueError(f"x: wasserstein_1d needs one-dimensional samples, got dimension {xt.shape[1]}")
-    uniform = x_weights is None and y_weights is None
-    val = _w1d_pow(xt, yt, None if uniform else a, None if uniform else b, p)[0]
+    val, _, as_torch = _w1d_pow_checked(x, y, p, x_weights, y_weights)
     return to_output(val, as_torch)
 
 
@@ -230,12 +236,7 @@ def wasserstein_1d(x: ArrayLike, y: ArrayLike, p: float = 1.0, x_weights: ArrayL
     Agrees with ``scipy.stats.wasserstein_distance`` for p = 1 (which implements the same
     CDF/quantile formula).  Zero gradient (not NaN) where the distance is 0.
     """
-    p = _check_p(p)
-    xt, yt, a, b, as_torch = _prepare(x, y, x_weights, y_weights)
-    if xt.shape[1] != 1:
-        raise ValueError(f"x: wasserstein_1d needs one-dimensional samples, got dimension {xt.shape[1]}")
-    uniform = x_weights is None and y_weights is None
-    val = _w1d_pow(xt, yt, None if uniform else a, None if uniform else b, p)[0]
+    val, p, as_torch = _w1d_pow_checked(x, y, p, x_weights, y_weights)
     return to_output(_safe_root(val, p), as_torch)
 
 

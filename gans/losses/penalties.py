@@ -164,24 +164,25 @@ class R1Penalty(Penalty):
     half: bool = True
     name: str = "r1"
 
+    def points(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """Where the gradient is penalised: the real data."""
+        return real
+
     def __call__(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:
-        sq = input_grad_sqnorms(D, real)
+        sq = input_grad_sqnorms(D, self.points(real, fake))
         val = self.weight * sq.mean()
         return val, {f"{self.name}": val.detach(), f"{self.name}_grad_sqnorm": sq.mean().detach()}
 
 
 @dataclass
-class R2Penalty(Penalty):
+class R2Penalty(R1Penalty):
     """R2: ``gamma/2 * E_fake ||grad_x D(x)||^2`` (Mescheder et al. 2018, eq. 10; C24, C34)."""
 
-    gamma: float = 10.0
-    half: bool = True
     name: str = "r2"
 
-    def __call__(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:
-        sq = input_grad_sqnorms(D, fake)
-        val = self.weight * sq.mean()
-        return val, {f"{self.name}": val.detach(), f"{self.name}_grad_sqnorm": sq.mean().detach()}
+    def points(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """Where the gradient is penalised: the generated data."""
+        return fake
 
 
 @dataclass
