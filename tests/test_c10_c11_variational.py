@@ -5,6 +5,7 @@ trained estimators behave as their bounds say."""
 from __future__ import annotations
 
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -40,7 +41,7 @@ def _table_critic(values: np.ndarray):
 def test_c10_bound_below_divergence_and_tight_at_optimal_critic(name, params):
     exact = dv.f_divergence(P, Q, name, **params)
     entry = dv.fdiv.get(name, **params)
-    g = np.random.default_rng(abs(hash(name)) % 2 ** 32)
+    g = np.random.default_rng(zlib.crc32(name.encode()))
     for _ in range(30):  # random critics V, mapped into dom f* by the activation
         v = g.normal(0.0, 2.0, size=5)
         assert dv.variational_bound(X_EXACT, Y_EXACT, name, _table_critic(v), **params) <= exact + 1e-12
@@ -128,16 +129,26 @@ def _true_jsd() -> float:
     return _true_fdiv("js", {})
 
 
+MU_TRAINED = 1.5  # trained estimators: a shift large enough that 4 SE is small against the truth
+
+
+def _true_fdiv_at(name: str, mu: float) -> float:
+    f = dv.fdiv.get(name).f
+    p, q = stats.norm(0, 1).pdf, stats.norm(mu, 1).pdf
+    return integrate.quad(lambda s: q(s) * float(f(p(s) / q(s))), -14, 16, limit=200)[0]
+
+
 def test_classifier_jsd_is_a_lower_bound_and_close():
     """Held-out value of a trained discriminator: an unbiased estimate of a quantity <= JSD,
-    so <= JSD + 4 SE; and within 4 SE + 0.03 nats below (0.03: our allowance for the
-    optimisation gap, a choice). N(0,1) vs N(0.5,1), n = m = 2000."""
+    so <= JSD + 4 SE; and >= JSD - 4 SE - 0.1 JSD (the 10 % optimisation allowance is a stated
+    choice).  N(0,1) vs N(1.5,1), n = m = 4000: JSD = 0.221, 4 SE ~ 0.03, so a critic that has
+    not learned (15 of 300 steps gives 0.0008) fails."""
     g = np.random.default_rng(9)
-    x, y = g.normal(size=(2000, 1)), g.normal(MU, 1.0, size=(2000, 1))
+    x, y = g.normal(size=(4000, 1)), g.normal(MU_TRAINED, 1.0, size=(4000, 1))
     res = dv.classifier_jsd(x, y, steps=300, hidden=(32,), batch_size=None, seed=0)
-    truth = _true_jsd()
+    truth = _true_fdiv_at("js", MU_TRAINED)
     assert res.estimate <= truth + 4 * res.stderr
-    assert res.estimate >= truth - 4 * res.stderr - 0.03
+    assert res.estimate >= truth - 4 * res.stderr - 0.1 * truth
     assert res.trace.shape == (300,)
 
 
@@ -164,14 +175,16 @@ def test_c05_classifier_jsd_reaches_log2_on_disjoint_supports():
 
 
 def test_kl_estimators_below_truth():
-    """f-GAN ``kl`` (= NWJ) and DV estimates of KL(N(0,1) || N(0.5,1)) = 0.125, held-out:
-    <= truth + 4 SE (lower bounds), and >= truth - 4 SE - 0.05 (optimisation allowance)."""
+    """f-GAN ``kl`` (= NWJ) and DV estimates of KL(N(0,1) || N(1.5,1)) = 1.125, held-out:
+    <= truth + 4 SE (lower bounds), and >= truth - 4 SE - 0.1 truth (10 % optimisation
+    allowance, a stated choice).  n = m = 4000; one DV step gives 0.13, which fails."""
     g = np.random.default_rng(12)
-    x, y = g.normal(size=(2000, 1)), g.normal(MU, 1.0, size=(2000, 1))
-    for fn in (lambda: dv.variational_f_divergence(x, y, "kl", steps=200, hidden=(16,), batch_size=None),
-               lambda: dv.donsker_varadhan(x, y, steps=200, hidden=(16,), batch_size=None)):
+    x, y = g.normal(size=(4000, 1)), g.normal(MU_TRAINED, 1.0, size=(4000, 1))
+    truth = MU_TRAINED ** 2 / 2
+    for fn in (lambda: dv.variational_f_divergence(x, y, "kl", steps=400, hidden=(16,), batch_size=None),
+               lambda: dv.donsker_varadhan(x, y, steps=400, hidden=(16,), batch_size=None)):
         res = fn()
-        assert MU ** 2 / 2 - 4 * res.stderr - 0.05 <= res.estimate <= MU ** 2 / 2 + 4 * res.stderr
+        assert truth - 4 * res.stderr - 0.1 * truth <= res.estimate <= truth + 4 * res.stderr
 
 
 def test_estimators_are_seeded_and_leave_global_rng_alone(rng):
