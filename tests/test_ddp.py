@@ -78,8 +78,9 @@ def _union_replay(steps: int) -> dict[str, torch.Tensor]:
 
 def test_ddp_equals_a_single_process_step_on_both_ranks_batches(tmp_path: Path) -> None:
     """The DDP run's generator equals the union replay up to float32 rounding of the all-reduce
-    (sum then halve vs. one mean over 16 rows; observed: bit-identical on CPU/gloo).  A wrong
-    gradient scale (sum instead of mean) or a rank's batches left out breaks the equality."""
+    (sum then halve vs. one mean over 16 rows; observed: bit-identical on CPU/gloo).  A
+    rank's batches left out (the single-process run of the test above) or a gradient that is
+    not averaged over both ranks breaks the equality (Adam hides a pure factor of 2, not that)."""
     cfg_path = tmp_path / "ddp.yaml"
     cfg_path.write_text(yaml.safe_dump(CFG))
     run = tmp_path / "ddp"
