@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 import yaml
 
@@ -26,20 +28,27 @@ CFG = {
 }
 
 
-def test_ddp_two_gloo_processes_under_torchrun(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """CFG trained by two gloo processes under torchrun (once for this module)."""
+    tmp = tmp_path_factory.mktemp("ddp")
+    cfg_path = tmp / "ddp.yaml"
+    cfg_path.write_text(yaml.safe_dump(CFG))
+    run = tmp / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "gans.train", str(cfg_path), "--out", str(run)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=400,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return run
+
+
+def test_ddp_two_gloo_processes_under_torchrun(ddp_run: Path, tmp_path: Path) -> None:
     """Each rank draws its own batches; DDP averages gradients, so both ranks end with identical
     weights (the trainer all-gathers parameter checksums at every checkpoint and raises if they
     differ), images are counted over both ranks, and the result differs from a single-process run
     that saw only rank 0's batches."""
-    cfg_path = tmp_path / "ddp.yaml"
-    cfg_path.write_text(yaml.safe_dump(CFG))
-    run = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "gans.train", str(cfg_path), "--out", str(run)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=400,
-                          env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    state = load_checkpoint(run)
+    state = load_checkpoint(ddp_run)
     assert state["step"] == 6 and state["images_seen"] == 6 * 8 * 2
     assert len(state["sampler"]) == 2  # both ranks' sampler states are saved
     assert not torch.equal(state["sampler"][0]["real"]["perm"], state["sampler"][1]["real"]["perm"])
@@ -76,20 +85,12 @@ def _union_replay(steps: int) -> dict[str, torch.Tensor]:
     return G.state_dict()
 
 
-def test_ddp_equals_a_single_process_step_on_both_ranks_batches(tmp_path: Path) -> None:
+def test_ddp_equals_a_single_process_step_on_both_ranks_batches(ddp_run: Path) -> None:
     """The DDP run's generator equals the union replay up to float32 rounding of the all-reduce
     (sum then halve vs. one mean over 16 rows; observed: bit-identical on CPU/gloo).  A
     rank's batches left out (the single-process run of the test above) or a gradient that is
     not averaged over both ranks breaks the equality (Adam hides a pure factor of 2, not that)."""
-    cfg_path = tmp_path / "ddp.yaml"
-    cfg_path.write_text(yaml.safe_dump(CFG))
-    run = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "gans.train", str(cfg_path), "--out", str(run)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=400,
-                          env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    ddp = load_checkpoint(run)["generator"]
+    ddp = load_checkpoint(ddp_run)["generator"]
     replay = _union_replay(CFG["train"]["iterations"])
     for k in replay:
         torch.testing.assert_close(ddp[k], replay[k], rtol=1e-4, atol=1e-6)
