@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from experiments.common import device_name, save_figure, write_table
+from experiments.common import device_name, save_figure, write_table, write_text
 from experiments.disjoint.cmt import (AWAY_GRID, C_TOL, M_FLOOR, ROWS, T_SLOPE_MAX, RateConfig, decide,
                                       limit_evidence, rate_errors, rate_evidence)
 
@@ -158,8 +158,7 @@ def main() -> None:
     table = build_table(rates)
     write_table(table, args.table)
     write_table(rates, args.rates)
-    Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.markdown).write_text(markdown(table, cfg))
+    write_text(args.markdown, markdown(table, cfg))
     plot(errors, rates, Path(args.figure), cfg)
     print(table[["divergence", "C", "M", "T", "T_max_exponent"]].to_string())
     print(table.T.to_string())

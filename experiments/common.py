@@ -1,20 +1,31 @@
-"""Shared helpers for experiment scripts: machine description, captions, output files.
+"""Shared helpers for experiment scripts: machine description, captions, output files, training.
 
 Every figure carries a caption naming its claims, the data, the feature network (where one
 is used) and the device; every table written here can carry the same provenance columns.
+
+Every output file is written atomically (:func:`atomic_path`): to a temporary file in the
+same folder, then renamed over the target with ``os.replace``, so a script killed mid-write
+leaves the previous file or none, never a truncated one.  Training jobs go through
+:func:`train_resumable`, which continues a run from its checkpoint after an interruption.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import platform
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 
@@ -53,15 +64,68 @@ def save_figure(fig: plt.Figure, path: str | Path, caption: str) -> None:
     n_lines = text.count("\n") + 1
     fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.04 + 0.18 * n_lines / fig.get_figheight()))
     fig.text(0.01, 0.005, text, ha="left", va="bottom", fontsize=8, wrap=False)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
 
 
-def write_table(df: pd.DataFrame, path: str | Path) -> None:
-    """Write a CSV (creating folders); floats keep full precision."""
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path in ``path``'s folder (created if needed); when the block ends
+    without an exception it is fsynced and renamed to ``path`` (``os.replace``, atomic on
+    POSIX), else deleted.  The temporary name keeps ``path``'s suffix."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp{path.suffix}"  # created by the writer (default mode)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_table(df: pd.DataFrame, path: str | Path) -> None:
+    """Write a CSV atomically (creating folders); floats keep full precision."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write a text file (UTF-8) atomically, creating folders."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | Path, obj: Any, indent: int = 2) -> None:
+    """Write ``obj`` as JSON atomically, creating folders."""
+    write_text(path, json.dumps(obj, indent=indent))
+
+
+def save_arrays(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write ``arrays`` as a compressed ``.npz`` atomically, creating folders."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:  # a file object: numpy would append ".npz" to a name
+            np.savez_compressed(fh, **arrays)
+
+
+def train_resumable(cfg: Mapping[str, Any], out: str | Path, log: Callable[[str], None] | None = None,
+                    **kwargs: Any) -> tuple[Path, int | None]:
+    """Train ``cfg`` into ``out`` as a pipeline job: continue ``out``'s checkpoint when it was
+    written with the same config (:func:`gans.train.resume_plan`: same config hash, step not
+    beyond ``train.iterations``), else start over from step 0.  ``log`` (default: print to
+    stderr) gets one line saying which and why.  Returns ``(run folder, step resumed from or
+    None)``.  An unreadable checkpoint (and no readable ``checkpoint.prev.pt``) raises
+    ``ValueError`` and is left in place: delete the run folder to start over.  ``kwargs`` go to
+    :func:`gans.train.train` (e.g. ``loss``)."""
+    from gans.train import resume_plan, train
+
+    step, why = resume_plan(cfg, out)
+    (log or (lambda m: print(m, file=sys.stderr, flush=True)))(f"{out}: {why}")
+    run = train(cfg, out, resume=step is not None, overwrite=step is None, **kwargs)
+    return Path(run), step
 
 
 def matmul_gflops(size: int = 2048, dtype: torch.dtype = torch.float32, repeats: int = 3) -> float:

@@ -38,7 +38,7 @@ import pandas as pd
 import torch
 import yaml
 
-from experiments.common import device_name, save_figure, write_table
+from experiments.common import device_name, save_figure, train_resumable, write_json, write_table
 
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
@@ -60,9 +60,14 @@ PAPER_ITERATIONS = 150_000  # generator steps of the paper's training runs
 # --------------------------------------------------------------------------- train
 def train_run(config: str, out: str, device: str, threads: int, data_path: str | None,
               inception: str | None, overrides: list[str]) -> Path:
-    """Train one comparison config into ``out`` and write ``out/run_info.json``."""
+    """Train one comparison config into ``out`` and write ``out/run_info.json``.
+
+    An interrupted job rerun with the same config continues from ``out``'s checkpoint (written
+    every ``train.checkpoint_every`` steps), bit-identically on CPU; a changed config starts
+    over (:func:`experiments.common.train_resumable`; the log says which).  ``wall_s`` and the
+    throughput cover this invocation only (``resumed_from_step`` says where it started).
+    """
     from gans.config import resolve
-    from gans.train import train
 
     torch.set_num_threads(max(1, threads))
     sets = [f"device={device}"]
@@ -72,7 +77,7 @@ def train_run(config: str, out: str, device: str, threads: int, data_path: str |
         sets.append(f"eval.inception_weights={inception}")
     cfg = resolve(config, sets + list(overrides))
     t0 = time.perf_counter()
-    run = train(cfg, out, overwrite=True)
+    run, start = train_resumable(cfg, out)
     wall = time.perf_counter() - t0
     dev = str(cfg["device"])
     if dev == "auto" or (dev.startswith("cuda") and not torch.cuda.is_available()):
@@ -80,11 +85,12 @@ def train_run(config: str, out: str, device: str, threads: int, data_path: str |
     iters, batch = cfg["train"]["iterations"], cfg["train"]["batch_size"]
     # throughput over the whole run (evaluations included); metrics.csv has the trainer's own
     # images_per_s per logging interval
+    done = iters - (start or 0)
     info = {"config": config, "device": device_name(dev), "threads": threads, "wall_s": wall,
-            "iterations": iters, "generator_images_per_s_wall": iters * batch / wall,
+            "iterations": iters, "resumed_from_step": start, "generator_images_per_s_wall": done * batch / wall,
             "critic_steps_per_iteration": cfg["train"]["n_critic"]}
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 writes
-        (Path(run) / "run_info.json").write_text(json.dumps(info, indent=2))
+        write_json(Path(run) / "run_info.json", info)
     return Path(run)
 
 

@@ -6,7 +6,8 @@ Two steps (wired by experiments/rules/toy.smk):
 * ``python -m experiments.toy_mixtures run --loss nsgan --profile quick --root runs/toy_quick``
   trains that loss on both mixtures for every seed of the profile; each run is trained in
   segments (resumed between them, so the snapshots come from one uninterrupted trajectory),
-  keeps 2000 generated points at each snapshot and writes
+  keeps 2000 generated points at each snapshot (saved as ``run/snapshot_step_XXXXXXX.npy`` as
+  soon as it is taken, so that an interrupted job resumes from its last segment) and writes
   ``ROOT/MIXTURE/LOSS/seedS/summary.json`` (metrics of the final generator) and
   ``snapshots.npz``;
 * ``python -m experiments.toy_mixtures plot --root runs/toy_quick --profile quick --figure
@@ -33,11 +34,12 @@ import pandas as pd
 import torch
 
 import divergences as dv
-from experiments.common import device_name, save_figure, write_table
+from experiments.common import atomic_path, device_name, save_arrays, save_figure, train_resumable, write_json, \
+    write_table
 from gans.config import load_config
 from gans.data import build_dataset
 from gans.data.toy import mode_statistics
-from gans.train import TrainingDiverged, load_generator, train
+from gans.train import TrainingDiverged, load_generator, resume_plan
 
 CONFIG_DIR = Path("experiments/configs/toy")
 MIXTURES = ("ring", "grid")
@@ -65,21 +67,42 @@ def _samples(run: Path, latent_dim: int, seed: int) -> np.ndarray:
 
 
 def run_one(loss: str, mixture: str, seed: int, profile: str, out: Path) -> dict:
-    """Train one (loss, mixture, seed) run and write ``summary.json`` and ``snapshots.npz``."""
+    """Train one (loss, mixture, seed) run and write ``summary.json`` and ``snapshots.npz``.
+
+    Rerun after an interruption, segments whose snapshot file exists beside a checkpoint of the
+    same config at or beyond that step are reused, and training resumes from the checkpoint
+    (:func:`experiments.common.train_resumable`); a changed config starts over (the stale
+    snapshot files are deleted first).  ``train_seconds`` counts this invocation only.
+    """
     torch.set_num_threads(1)
     iters = PROFILES[profile]["iterations"]
     overrides = [f"data.name={mixture}", f"seed={seed}", "device=cpu", "train.progress=false"]
     snaps: dict[str, np.ndarray] = {}
     status, t0, c0 = "ok", time.perf_counter(), time.process_time()
     cfg = None
-    for i, step in enumerate(snapshot_steps(iters)):
+    run = out / "run"
+    # step of a checkpoint of this very trajectory (same config hash, not beyond the last segment)
+    done, _ = resume_plan(load_config(CONFIG_DIR / f"{loss}.yaml", overrides + [f"train.iterations={iters}"]), run)
+    if done is None:  # starting over: snapshots of an older trajectory must not be reused
+        for old in run.glob("snapshot_step_*.npy"):
+            old.unlink()
+    for step in snapshot_steps(iters):
         cfg = load_config(CONFIG_DIR / f"{loss}.yaml", overrides + [f"train.iterations={step}"])
+        snap_file = run / f"snapshot_step_{step:07d}.npy"
+        if done is not None and done >= step and snap_file.is_file():
+            print(f"{run}: reusing {snap_file.name} (checkpoint at step {done})", flush=True)
+            snaps[f"step_{step}"] = np.load(snap_file)
+            continue
+        done = None  # from here on the checkpoint is this loop's own: train (or resume) every later segment
         try:
-            train(cfg, out / "run", resume=i > 0, overwrite=i == 0)
+            train_resumable(cfg, run, log=lambda m: print(m, flush=True))
         except TrainingDiverged as err:
             status = f"diverged: {err}".split(";")[0]
             break
-        snaps[f"step_{step}"] = _samples(out / "run", cfg["latent"]["dim"], seed)
+        snaps[f"step_{step}"] = _samples(run, cfg["latent"]["dim"], seed)
+        with atomic_path(snap_file) as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, snaps[f"step_{step}"])
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     ds = build_dataset(cfg["data"], seed)
     summary = {"loss": loss, "mixture": mixture, "seed": seed, "profile": profile, "iterations": iters,
@@ -92,9 +115,8 @@ def run_one(loss: str, mixture: str, seed: int, profile: str, out: Path) -> dict
     else:
         summary.update({"modes_covered": math.nan, "high_quality": math.nan, "n_modes": float(len(ds.centers)),
                         "mmd2": math.nan})
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "snapshots.npz", **snaps)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    save_arrays(out / "snapshots.npz", snaps)
+    write_json(out / "summary.json", summary, indent=1)
     return summary
 
 

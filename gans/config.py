@@ -6,16 +6,32 @@ generator, discriminator or loss section whose ``name`` changes is replaced whol
 the file that names them) <- the config file <- ``--set key.sub=value`` overrides (values
 parsed as YAML: ``--set train.iterations=100 --set optim.betas=[0.0,0.9]``).
 
-Sections ``data``, ``generator``, ``discriminator``, ``loss`` and ``eval`` are free-form beyond
-their documented keys (each registry validates its own arguments); every other key must exist
-in the defaults, so a typo raises ``ValueError`` instead of being ignored.
+Validation (:func:`validate`, run by :func:`resolve` and so by every load) checks every key of
+every section, so a typo raises ``ValueError`` naming the key, listing the accepted ones and
+suggesting the closest (``difflib``) instead of being ignored:
+
+* top-level keys, ``latent``, ``optim`` and ``train``: the keys of the defaults file;
+* ``data``: the keys the dataset declares in :data:`gans.data.DATASETS` (with their defaults,
+  which are filled into the resolved config, and value checks);
+* ``generator`` / ``discriminator``: the network constructor's keywords
+  (:func:`gans.nets.network_keys`); an MLP's ``data_dim`` must equal the dimension of toy data;
+* ``loss``: built once by :func:`gans.losses.build` (keys and values), or for a
+  ``"module:factory"`` name the factory is imported;
+* ``eval``: ``every`` and ``function`` (imported and resolved now, not at the first
+  evaluation), plus the keys in ``EVAL_DEFAULTS`` of the function's module when it declares
+  them (:mod:`gans.metrics.evaluate`, :mod:`gans.data.toy`).
+
+Malformed YAML raises ``ValueError`` naming the file and the line.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
+import importlib
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -25,7 +41,7 @@ from typing import Any
 import yaml
 
 __all__ = ["load_defaults", "load_config", "apply_overrides", "validate", "config_hash", "deep_merge",
-           "resolve"]
+           "resolve", "unknown_key_message", "resolve_callable"]
 
 class _Loader(yaml.SafeLoader):
     """Safe YAML loader that also reads ``1e-3`` (no dot) as a float, as YAML 1.2 does."""
@@ -41,15 +57,57 @@ _Loader.add_implicit_resolver(
     list("-+0123456789."))
 
 
-def _yaml_load(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 (SafeLoader subclass)
+def _yaml_load(text: str, source: str = "config") -> Any:
+    """Parse YAML; a syntax error becomes ``ValueError`` naming ``source`` and the line (1-based)."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 (SafeLoader subclass)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown line"
+        raise ValueError(f"{source}: malformed YAML at {where}: {err.problem or err}") from None
+    except yaml.YAMLError as err:
+        raise ValueError(f"{source}: malformed YAML ({err})") from None
+
+
+def unknown_key_message(key: str, accepted: Sequence[str], where: str = "") -> str:
+    """``unknown config key 'data.resolutoin' for dataset 'celeba' (did you mean 'resolution'?);
+    accepted: [...]``: ``key`` is the dotted name, ``accepted`` the keys allowed beside it."""
+    leaf = key.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(leaf, [str(a) for a in accepted], n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown config key {key!r}{where}{hint}; accepted: {sorted(accepted)}"
+
+
+def resolve_callable(spec: Any, key: str) -> Any:
+    """Import ``"module:attribute"`` and return the attribute, which must be callable;
+    ``ValueError`` naming ``key`` otherwise (instead of an ImportError at first use)."""
+    if not isinstance(spec, str) or spec.count(":") != 1 or not all(spec.split(":")):
+        raise ValueError(f"{key} must be 'module:function', got {spec!r}")
+    mod_name, attr = spec.split(":")
+    try:
+        mod = importlib.import_module(mod_name)
+    except ImportError as err:
+        raise ValueError(f"{key}: cannot import module {mod_name!r} of {spec!r} ({err})") from err
+    if not hasattr(mod, attr):
+        raise ValueError(f"{key}: module {mod_name!r} has no attribute {attr!r}")
+    fn = getattr(mod, attr)
+    if not callable(fn):
+        raise ValueError(f"{key}: {spec!r} is not callable (a {type(fn).__name__})")
+    return fn
 
 
 NAMED_SECTIONS = ("data", "generator", "discriminator", "loss")
-FREE_SECTIONS = ("data", "generator", "discriminator", "loss", "eval", "latent")
-# keys that may change between a run and its resume without changing the run's identity
+# sections whose keys are not those of the defaults file: each is checked by its own registry
+REGISTRY_SECTIONS = ("data", "generator", "discriminator", "loss", "eval")
+# keys that do not change the training trajectory, so a run may resume with other values:
+# run length, logging/sample/checkpoint intervals, progress bar, NaN-check interval, sample grid
+# size (its latents come from their own generator), data-loading workers and the ImageNet cache
+# folder (neither changes the batches), evaluation (run under a forked RNG)
 HASH_EXCLUDED = (("train", "iterations"), ("train", "progress"), ("train", "log_every"),
-                 ("train", "sample_every"), ("train", "checkpoint_every"), ("eval",))
+                 ("train", "sample_every"), ("train", "checkpoint_every"), ("train", "nan_check_every"),
+                 ("train", "n_samples"), ("data", "workers"), ("data", "cache_dir"), ("eval",))
+# switches the trainer applies on CUDA only (gans.train): no effect on a CPU trajectory
+CUDA_ONLY_TRAIN_KEYS = ("amp", "channels_last", "compile")
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -75,7 +133,7 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 def load_defaults() -> dict[str, Any]:
     """The packaged ``gans/configs/defaults.yaml``."""
     text = resources.files("gans").joinpath("configs/defaults.yaml").read_text()
-    return _yaml_load(text)
+    return _yaml_load(text, "gans/configs/defaults.yaml")
 
 
 def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -84,7 +142,11 @@ def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise ValueError(f"config inheritance cycle through {path}")
     if not path.is_file():
         raise ValueError(f"config file not found: {path}")
-    data = _yaml_load(path.read_text()) or {}
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"config {path} is not a UTF-8 text file ({err})") from None
+    data = _yaml_load(text, str(path)) or {}
     if not isinstance(data, dict):
         raise ValueError(f"config {path} must be a YAML mapping, got {type(data).__name__}")
     parent = data.pop("defaults", None)
@@ -105,10 +167,7 @@ def apply_overrides(cfg: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
         parts = key.strip().split(".")
         if not all(parts):
             raise ValueError(f"--set key must be dotted names, got {key!r}")
-        try:
-            value = _yaml_load(text)
-        except yaml.YAMLError as err:
-            raise ValueError(f"--set {key}: cannot parse value {text!r} as YAML: {err}") from err
+        value = _yaml_load(text, f"--set {key}: cannot parse value {text!r}")
         if len(parts) == 2 and parts[0] in NAMED_SECTIONS and parts[1] == "name" \
                 and isinstance(out.get(parts[0]), dict) and out[parts[0]].get("name") != value:
             out[parts[0]] = {"name": value}  # a new name replaces the section whole (deep_merge's rule)
@@ -134,8 +193,8 @@ def _check_known(cfg: Mapping[str, Any], ref: Mapping[str, Any], prefix: str = "
     for k, v in cfg.items():
         name = f"{prefix}{k}"
         if k not in ref:
-            raise ValueError(f"unknown config key {name!r} (known: {sorted(ref)})")
-        if prefix == "" and k in FREE_SECTIONS:
+            raise ValueError(unknown_key_message(name, list(ref)))
+        if prefix == "" and k in REGISTRY_SECTIONS:
             continue
         if isinstance(ref[k], dict):
             if not isinstance(v, dict):
@@ -143,20 +202,80 @@ def _check_known(cfg: Mapping[str, Any], ref: Mapping[str, Any], prefix: str = "
             _check_known(v, ref[k], name + ".")
 
 
+def _number(value: Any, key: str, *, minimum: float, strict: bool) -> None:
+    """A finite real number ``> minimum`` (``strict``) or ``>= minimum``; not a bool or string."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+        and (value > minimum if strict else value >= minimum)
+    if not ok:
+        raise ValueError(f"{key} must be a finite number {'>' if strict else '>='} {minimum:g}, got {value!r}")
+
+
+def _check_network(cfg: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """Keys of a generator/discriminator section against the constructor's keywords; returns
+    the keyword defaults (for the dimension check)."""
+    from .nets import network_keys
+
+    accepted = network_keys(kind, cfg["name"])
+    if accepted is None:  # a constructor taking **kwargs: it checks its own keys
+        return {}
+    for k in cfg:
+        if k != "name" and k not in accepted:
+            raise ValueError(unknown_key_message(f"{kind}.{k}", ["name", *accepted],
+                                                 f" for {kind} {cfg['name']!r}"))
+    return accepted
+
+
+def _check_loss(cfg: Mapping[str, Any]) -> None:
+    """Build the loss once (keys and values are checked by :func:`gans.losses.build`), or import
+    a ``"module:factory"``; building draws no random numbers."""
+    if ":" in cfg["name"]:
+        resolve_callable(cfg["name"], "loss.name")
+        return
+    from . import losses
+
+    try:
+        losses.build(dict(cfg))
+    except ValueError as err:
+        msg = str(err)
+        raise ValueError(f"loss: {msg.removeprefix('cfg: ')}") from None
+
+
+def _check_eval(ev: Mapping[str, Any]) -> None:
+    every = ev.get("every", 0)
+    if not isinstance(every, int) or isinstance(every, bool) or every < 0:
+        raise ValueError(f"eval.every must be an integer >= 0, got {every!r}")
+    fn = resolve_callable(ev.get("function"), "eval.function")
+    declared = getattr(importlib.import_module(fn.__module__), "EVAL_DEFAULTS", None) \
+        if isinstance(getattr(fn, "__module__", None), str) else None
+    if isinstance(declared, Mapping):
+        accepted = ["every", "function", *declared]
+        for k in ev:
+            if k not in accepted:
+                raise ValueError(unknown_key_message(f"eval.{k}", accepted, f" for eval.function {ev['function']!r}"))
+
+
 def validate(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """Check a resolved config; raises ``ValueError`` naming the key and the problem."""
+    """Check a resolved config; raises ``ValueError`` naming the key and the problem.
+
+    Returns a copy in which the ``data`` section is completed with the dataset's declared
+    defaults (:func:`gans.data.data_options`), so the stored config states every setting.
+    """
+    from .data import data_options, dataset_dim
+
     defaults = load_defaults()
     _check_known(cfg, defaults)
-    for sec in FREE_SECTIONS:
+    for sec in ("data", "generator", "discriminator", "loss", "eval", "latent"):
         if not isinstance(cfg.get(sec), dict):
             raise ValueError(f"config section {sec!r} must be a mapping, got {cfg.get(sec)!r}")
     for sec in ("data", "generator", "discriminator", "loss"):
         if not isinstance(cfg[sec].get("name"), str):
             raise ValueError(f"{sec}.name must be a string, got {cfg[sec].get('name')!r}")
+    out = dict(cfg)
+    out["data"] = data_options(cfg["data"])
     if not isinstance(cfg["seed"], int) or isinstance(cfg["seed"], bool) or cfg["seed"] < 0:
         raise ValueError(f"seed must be a non-negative integer, got {cfg['seed']!r}")
     dev = cfg["device"]
-    if not (isinstance(dev, str) and (dev in ("auto", "cpu", "cuda") or dev.startswith("cuda:"))):
+    if not (isinstance(dev, str) and (dev in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", dev))):
         raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {dev!r}")
     for p in ("train.iterations", "train.batch_size", "train.n_critic", "train.log_every", "train.nan_check_every",
               "train.n_samples"):
@@ -172,13 +291,17 @@ def validate(cfg: Mapping[str, Any]) -> dict[str, Any]:
     if opt["name"] not in ("adam", "rmsprop"):
         raise ValueError(f"optim.name must be 'adam' or 'rmsprop', got {opt['name']!r}")
     for key in ("lr_g", "lr_d", "eps"):
-        if not isinstance(opt[key], (int, float)) or isinstance(opt[key], bool) or not opt[key] > 0:
+        if not isinstance(opt[key], (int, float)) or isinstance(opt[key], bool) or not opt[key] > 0 \
+                or not math.isfinite(opt[key]):
             raise ValueError(f"optim.{key} must be a positive number, got {opt[key]!r}")
+    _number(opt["weight_decay"], "optim.weight_decay", minimum=0.0, strict=False)
     b = opt["betas"]
-    if not (isinstance(b, list) and len(b) == 2 and all(isinstance(x, (int, float)) and 0 <= x < 1 for x in b)):
+    if not (isinstance(b, list) and len(b) == 2
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x < 1 for x in b)):
         raise ValueError(f"optim.betas must be a list of two numbers in [0, 1), got {b!r}")
-    if not isinstance(opt["alpha"], (int, float)) or not 0 <= opt["alpha"] < 1:
-        raise ValueError(f"optim.alpha must be in [0, 1), got {opt['alpha']!r}")
+    a = opt["alpha"]
+    if not isinstance(a, (int, float)) or isinstance(a, bool) or not 0 <= a < 1:
+        raise ValueError(f"optim.alpha must be in [0, 1), got {a!r}")
     if cfg["latent"].get("distribution", "normal") not in ("normal", "uniform"):
         raise ValueError(f"latent.distribution must be 'normal' or 'uniform', got {cfg['latent'].get('distribution')!r}")
     ld = cfg["latent"].get("dim")
@@ -187,12 +310,16 @@ def validate(cfg: Mapping[str, Any]) -> dict[str, Any]:
     gl = cfg["generator"].get("latent_dim")
     if gl is not None and gl != ld:
         raise ValueError(f"generator.latent_dim ({gl}) must equal latent.dim ({ld})")
-    ev = cfg["eval"]
-    if not isinstance(ev.get("every", 0), int) or ev.get("every", 0) < 0:
-        raise ValueError(f"eval.every must be an integer >= 0, got {ev.get('every')!r}")
-    if ev.get("every", 0) > 0 and ":" not in str(ev.get("function", "")):
-        raise ValueError(f"eval.function must be 'module:function', got {ev.get('function')!r}")
-    return dict(cfg)
+    dim = dataset_dim(out["data"])
+    for kind in ("generator", "discriminator"):
+        net_defaults = _check_network(cfg[kind], kind)
+        net_dim = cfg[kind].get("data_dim", net_defaults.get("data_dim"))
+        if dim is not None and isinstance(net_dim, int) and net_dim != dim:
+            raise ValueError(f"{kind}.data_dim ({net_dim}) must equal the data's dimension {dim} "
+                             f"(data.name {out['data']['name']!r})")
+    _check_loss(cfg["loss"])
+    _check_eval(cfg["eval"])
+    return out
 
 
 def resolve(path: str | Path | None = None, overrides: Sequence[str] = (),
@@ -222,13 +349,35 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, An
     return resolve(path, overrides)
 
 
+def _device_type(device: Any) -> Any:
+    """``auto`` -> the device type it selects here (``cuda`` if available, else ``cpu``);
+    ``cuda:N`` -> ``cuda`` (the index picks a card, not the arithmetic)."""
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if isinstance(device, str) and device.startswith("cuda:"):
+        return "cuda"
+    return device
+
+
 def config_hash(cfg: Mapping[str, Any]) -> str:
-    """SHA-256 (first 16 hex digits) of the canonical JSON of ``cfg`` without the keys that may
-    change on resume (iterations, logging/checkpoint intervals, progress bar, eval section)."""
+    """SHA-256 (first 16 hex digits) of the canonical JSON of the keys that change the training
+    trajectory: ``cfg`` without :data:`HASH_EXCLUDED` (iterations, logging/sample/checkpoint and
+    NaN-check intervals, sample grid size, progress bar, data workers and cache folder, eval),
+    with ``device`` reduced to the device type it runs on (``auto`` -> ``cpu`` or ``cuda`` on
+    this machine, ``cuda:N`` -> ``cuda``) and, on CPU, without the CUDA-only switches
+    ``train.amp``, ``train.channels_last`` and ``train.compile``."""
     c = copy.deepcopy(dict(cfg))
     for path in HASH_EXCLUDED:
         node = c
         for p in path[:-1]:
             node = node.get(p, {})
-        node.pop(path[-1], None)
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+    if "device" in c:
+        c["device"] = _device_type(c["device"])
+        if c["device"] == "cpu" and isinstance(c.get("train"), dict):
+            for key in CUDA_ONLY_TRAIN_KEYS:
+                c["train"].pop(key, None)
     return hashlib.sha256(json.dumps(c, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -58,7 +58,8 @@ import yaml
 from torch import nn
 
 from . import distributed as gdist
-from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import (CHECKPOINT_NAME, PREVIOUS_NAME, load_checkpoint, load_checkpoint_with_source,
+                         nonfinite_weights, remove_checkpoints, rng_state, save_checkpoint, set_rng_state)
 from .config import config_hash, resolve
 from .data import build_dataset, to_model_input
 from .data.prefetch import IndexStream, Prefetcher, load_item, resolve_workers
@@ -66,8 +67,12 @@ from .ema import EMA
 from .nets import build_discriminator, build_generator
 from .step import alternating_step
 
-__all__ = ["train", "load_generator", "load_run_config", "build_loss", "build_optimizer", "TrainingDiverged",
-           "BatchStream", "LatentStream", "main"]
+__all__ = ["train", "resume_plan", "load_generator", "load_run_config", "build_loss", "build_optimizer",
+           "TrainingDiverged", "BatchStream", "LatentStream", "TRAINING_KEYS", "main"]
+
+# keys every training checkpoint holds (gans.checkpoint module docstring)
+TRAINING_KEYS = ("generator", "discriminator", "ema", "opt_g", "opt_d", "step", "rng", "sampler", "config",
+                 "config_hash", "metrics_rows", "accumulators")
 
 
 class TrainingDiverged(FloatingPointError):
@@ -172,6 +177,18 @@ class LatentStream:
         self.gen.set_state(state["gen"])
 
 
+def _import_callable(path: str, key: str) -> Any:
+    """The callable named ``"module:function"``; ``ValueError`` naming the config ``key`` otherwise."""
+    mod, _, name = str(path).partition(":")
+    try:
+        fn = getattr(importlib.import_module(mod), name)
+    except (ImportError, AttributeError, ValueError) as err:
+        raise ValueError(f"{key}: cannot import {path!r} ({type(err).__name__}: {err})") from err
+    if not callable(fn):
+        raise ValueError(f"{key}: {path!r} is not callable")
+    return fn
+
+
 def build_loss(cfg: Mapping[str, Any], generator: torch.Generator | None = None) -> Any:
     """The loss named by ``cfg["name"]``: ``gans.losses.build(cfg, generator=generator)``
     (``generator`` drives the penalties' random interpolation/perturbation), or
@@ -179,14 +196,19 @@ def build_loss(cfg: Mapping[str, Any], generator: torch.Generator | None = None)
     ``after_d_step``)."""
     name = cfg["name"]
     if ":" in name:
-        mod, fn = name.split(":", 1)
-        return getattr(importlib.import_module(mod), fn)(dict(cfg))
+        return _import_callable(name, "loss.name")(dict(cfg))
     from . import losses
     return losses.build(dict(cfg), generator=generator)
 
 
 def build_optimizer(params: Sequence[nn.Parameter], cfg: Mapping[str, Any], lr: float) -> torch.optim.Optimizer:
-    """Adam(lr, betas, eps, weight_decay) or RMSprop(lr, alpha, eps, weight_decay) from ``optim``."""
+    """Adam(lr, betas, eps, weight_decay) or RMSprop(lr, alpha, eps, weight_decay) from ``optim``.
+
+    ``optim.weight_decay`` must be a finite number >= 0 (L2 coefficient added to the gradient).
+    """
+    wd = cfg["weight_decay"]
+    if isinstance(wd, bool) or not isinstance(wd, (int, float)) or not math.isfinite(wd) or wd < 0:
+        raise ValueError(f"optim.weight_decay must be a finite number >= 0, got {wd!r}")
     if cfg["name"] == "adam":
         return torch.optim.Adam(params, lr=lr, betas=tuple(cfg["betas"]), eps=cfg["eps"],
                                 weight_decay=cfg["weight_decay"])
@@ -233,8 +255,10 @@ def _save_samples(G: nn.Module, z: torch.Tensor, real: torch.Tensor | None, path
             ax.hist(x[:, 0].numpy(), bins=60, color="C3", alpha=0.6, label="generated", density=True)
         ax.legend(loc="upper right", fontsize=7, markerscale=4)
         fig.tight_layout()
-        fig.savefig(path, dpi=90)
+        tmp = path.with_name(f".{path.name}.tmp.png")  # written aside, then renamed: never a truncated PNG
+        fig.savefig(tmp, dpi=90, format="png")
         plt.close(fig)
+        tmp.replace(path)
         return
     from PIL import Image
     imgs = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
@@ -247,13 +271,14 @@ def _save_samples(G: nn.Module, z: torch.Tensor, real: torch.Tensor | None, path
         top, left = pad + (i // cols) * (h + pad), pad + (i % cols) * (w + pad)
         grid[:, top:top + h, left:left + w] = imgs[i]
     arr = grid.permute(1, 2, 0).numpy()
-    Image.fromarray(arr[..., 0] if c == 1 else arr).save(path)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    Image.fromarray(arr[..., 0] if c == 1 else arr).save(tmp, format="PNG")
+    tmp.replace(path)
 
 
 def _evaluate(fn_path: str, G: nn.Module, dataset: Any, eval_cfg: Mapping[str, Any], device: torch.device,
               seed: int) -> dict[str, Any]:
-    mod, name = fn_path.split(":", 1)
-    fn = getattr(importlib.import_module(mod), name)
+    fn = _import_callable(fn_path, "eval.function")
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         out = fn(G, dataset, dict(eval_cfg), device, seed)
     return {f"eval_{k}": (v if isinstance(v, str) else float(v)) for k, v in out.items()}
@@ -275,14 +300,19 @@ def train(cfg: Mapping[str, Any], out: str | Path, resume: bool = False, *, loss
     """Train a GAN as described by ``cfg`` into the folder ``out``; returns ``Path(out)``.
 
     ``cfg`` is resolved against the defaults (:func:`gans.config.resolve`) and validated.
-    ``resume`` continues from ``out/checkpoint.pt`` (the config hash must match; only
-    ``train.iterations``, logging intervals and ``eval`` may change).  ``loss`` overrides the
+    ``resume`` continues from ``out/checkpoint.pt`` (verified by its SHA-256 checksum; falls
+    back to ``out/checkpoint.prev.pt`` with a warning when it fails; the config hash must match:
+    only ``train.iterations``, logging intervals and ``eval`` may change).  ``loss`` overrides the
     loss built from ``cfg["loss"]`` (an object implementing :class:`gans.losses.base.GANLoss`).
-    A fresh run refuses to overwrite an existing checkpoint unless ``overwrite``.
+    A fresh run refuses to overwrite an existing checkpoint unless ``overwrite`` (which deletes
+    the old checkpoints).  :func:`resume_plan` tells whether a resume would be accepted.
 
-    Writes ``out/config.yaml``, ``out/checkpoint.pt``, ``out/metrics.csv`` (step, images_seen,
-    losses averaged over the logging interval, images_per_s, ``eval_*`` scores) and
-    ``out/samples/step_XXXXXXX.png``.  Raises :class:`TrainingDiverged` on NaN/Inf losses.
+    Writes ``out/config.yaml`` (only once the config is accepted), ``out/checkpoint.pt``,
+    ``out/metrics.csv`` (step, images_seen, losses averaged over the logging interval,
+    images_per_s, ``eval_*`` scores) and ``out/samples/step_XXXXXXX.png``.  The running loss
+    sums of the logging interval in progress are checkpointed, so the rows of a resumed run
+    equal the uninterrupted run's (``images_per_s`` aside).  Raises :class:`TrainingDiverged` on
+    NaN/Inf losses or weights, ``ValueError`` on a bad config or checkpoint.
     """
     cfg = resolve(cfg=cfg)
     out = Path(out)
@@ -298,16 +328,41 @@ def _run_identity(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return {**cfg, "data": {k: v for k, v in cfg["data"].items() if k != "workers"}}
 
 
+def resume_plan(cfg: Mapping[str, Any], out: str | Path) -> tuple[int | None, str]:
+    """Whether ``train(cfg, out, resume=True)`` would continue ``out``'s checkpoint.
+
+    Returns ``(step, message)``: ``step`` is the generator step of the (verified) checkpoint when
+    it was written with the same run identity (config hash without iterations, logging
+    intervals, ``eval`` and ``data.workers``) and is not beyond ``train.iterations``; ``None``
+    when there is no checkpoint, the config changed, or the checkpoint is past the end.  The
+    message says which, for logs.  Raises ``ValueError`` when a checkpoint exists but neither it
+    nor ``checkpoint.prev.pt`` can be read (the files are left alone).
+    """
+    cfg, out = resolve(cfg=cfg), Path(out)
+    if not any((out / n).exists() for n in (CHECKPOINT_NAME, PREVIOUS_NAME)):
+        return None, f"no checkpoint in {out}: training from step 0"
+    state, src = load_checkpoint_with_source(out, required=("config_hash", "step"))
+    h, it, step = config_hash(_run_identity(cfg)), cfg["train"]["iterations"], int(state["step"])
+    if state["config_hash"] != h:
+        return None, (f"config changed since {src} was written (config hash {state['config_hash']}, now {h}): "
+                      "starting over from step 0")
+    if step > it:
+        return None, f"{src} is at step {step}, beyond train.iterations = {it}: starting over from step 0"
+    return step, f"resuming {src} at step {step} of {it} (config hash {h} unchanged)"
+
+
 def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: bool,
            info: gdist.DistInfo, cleanup: contextlib.ExitStack) -> Path:
     tc, seed, device = cfg["train"], cfg["seed"], info.device
     cuda = device.type == "cuda"
-    ckpt_path = out / "checkpoint.pt"
-    if info.is_main:
-        if not resume and ckpt_path.exists() and not overwrite:
-            raise ValueError(f"{ckpt_path} exists: pass resume=True (--resume) or overwrite=True (--overwrite)")
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    ckpt_path = out / CHECKPOINT_NAME
+    has_ckpt = any((out / n).exists() for n in (CHECKPOINT_NAME, PREVIOUS_NAME))
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out: {out} exists and is not a folder")
+    if resume and not has_ckpt:
+        raise ValueError(f"--resume given but {out} holds no {CHECKPOINT_NAME} (nor {PREVIOUS_NAME})")
+    if not resume and has_ckpt and not overwrite:
+        raise ValueError(f"{ckpt_path} exists: pass resume=True (--resume) or overwrite=True (--overwrite)")
     torch.manual_seed(_stream_seed(seed, info.rank, 0))
     if cuda:
         torch.cuda.manual_seed(_stream_seed(seed, info.rank, 0))
@@ -317,6 +372,8 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
     D = build_discriminator(cfg["discriminator"], seed=_stream_seed(seed, 0, 2)).to(device)
     loss_gen = torch.Generator().manual_seed(_stream_seed(seed, info.rank, 6))
     loss = loss if loss is not None else build_loss(cfg["loss"], loss_gen)
+    if cfg["eval"].get("every", 0) > 0:
+        _import_callable(cfg["eval"]["function"], "eval.function")  # fail now, not at the first evaluation
     sample = dataset[0]
     images = torch.as_tensor(sample).ndim == 3
     channels_last = cuda and tc["channels_last"] and images
@@ -332,12 +389,13 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
                             _stream_seed(seed, info.rank, 4), device)
     h = config_hash(_run_identity(cfg))
     step, rows = 0, []
+    sums: dict[str, torch.Tensor] = {}  # running loss sums of the logging interval in progress
+    n_acc = 0
+    last_good: tuple[int, Path] | None = None  # (step, file) of the last checkpoint known to be finite
     if resume:
-        if not ckpt_path.exists():
-            raise ValueError(f"--resume given but {ckpt_path} does not exist")
-        state = load_checkpoint(ckpt_path, map_location=device)
+        state, src = load_checkpoint_with_source(out, map_location=device, required=TRAINING_KEYS)
         if state["config_hash"] != h:
-            raise ValueError(f"config hash {h} differs from the checkpoint's {state['config_hash']}: only "
+            raise ValueError(f"config hash {h} differs from the checkpoint's {state['config_hash']} ({src}): only "
                              "train.iterations, logging intervals and eval may change on resume")
         G.load_state_dict(state["generator"])
         D.load_state_dict(state["discriminator"])
@@ -351,6 +409,14 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
         loss_gen.set_state(samplers["loss"])
         set_rng_state(state["rng"][info.rank] if info.rank < len(state["rng"]) else state["rng"][0])
         step, rows = int(state["step"]), list(state["metrics_rows"])
+        sums = {k: v.to(device) for k, v in state["accumulators"]["sums"].items()}
+        n_acc = int(state["accumulators"]["n"])
+        last_good = (step, src)
+    if info.is_main:  # only now that the config is accepted: a refused run leaves the folder as it was
+        out.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            remove_checkpoints(out)  # overwrite: the old run's checkpoints must not be fallen back on
+        (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     per_step = tc["batch_size"] * info.world_size
 
     Gw, Dw = G, D
@@ -364,7 +430,11 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
     real_show = dataset.tensor[:2000] if (not images and isinstance(getattr(dataset, "tensor", None),
                                                                     torch.Tensor)) else None
 
-    def save(step_now: int) -> None:
+    def where_last_good() -> str:
+        return (f"last good checkpoint kept at {last_good[1]} (step {last_good[0]})" if last_good is not None
+                else "no checkpoint had been written yet")
+
+    def save(step_now: int, sums_now: Mapping[str, torch.Tensor], n_now: int) -> None:
         state_local = {"real": real_stream.state_dict(), "z": z_stream.state_dict(), "loss": loss_gen.get_state()}
         rng_local = rng_state()
         if info.enabled:
@@ -377,16 +447,17 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
             _check_ranks_in_sync(G, D)
         if not info.is_main:
             return
-        for name, m in (("generator", G), ("discriminator", D)):
-            bad = [n for n, p in m.state_dict().items() if p.is_floating_point() and not torch.isfinite(p).all()]
-            if bad:
-                raise TrainingDiverged(f"{name} tensors {bad[:3]} are not finite at step {step_now}; "
-                                       f"checkpoint not written, last good one kept at {ckpt_path}")
-        save_checkpoint({"generator": G.state_dict(), "discriminator": D.state_dict(),
-                         "ema": ema.model.state_dict() if ema is not None else None,
-                         "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "scaler": None,
-                         "step": step_now, "images_seen": step_now * per_step, "rng": rngs, "sampler": samplers,
-                         "config": cfg, "config_hash": h, "metrics_rows": rows}, out)
+        state_now = {"generator": G.state_dict(), "discriminator": D.state_dict(),
+                     "ema": ema.model.state_dict() if ema is not None else None,
+                     "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "scaler": None,
+                     "step": step_now, "images_seen": step_now * per_step, "rng": rngs, "sampler": samplers,
+                     "config": cfg, "config_hash": h, "metrics_rows": rows,
+                     "accumulators": {"sums": {k: v.detach().cpu() for k, v in sums_now.items()}, "n": n_now}}
+        bad = nonfinite_weights(state_now)
+        if bad:
+            raise TrainingDiverged(f"tensors {bad[:3]} are not finite at step {step_now}; checkpoint not written, "
+                                   f"{where_last_good()}")
+        save_checkpoint(state_now, out)
 
     def log_samples(step_now: int) -> None:
         if info.is_main:
@@ -405,9 +476,7 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
     if tc["progress"] and info.is_main:
         from tqdm import tqdm
         bar = tqdm(total=total, initial=step, desc=out.name, dynamic_ncols=True, file=sys.stderr)
-    sums: dict[str, torch.Tensor] = {}
-    n_acc, t0, steps_t0 = 0, time.perf_counter(), step
-    last_good = step if resume else None
+    t0, steps_t0 = time.perf_counter(), step
     if not resume and info.is_main:
         log_samples(0)
     while step < total:
@@ -429,9 +498,8 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
                     bar.close()
                 if info.is_main and rows:
                     _write_metrics(rows, out / "metrics.csv")
-                where = (f"last good checkpoint kept at {ckpt_path} (step {last_good})" if last_good is not None
-                         else "no checkpoint had been written yet")
-                raise TrainingDiverged(f"non-finite loss value(s) {bad} at step {step}: training stopped; {where}. "
+                raise TrainingDiverged(f"non-finite loss value(s) {bad} at step {step}: training stopped; "
+                                       f"{where_last_good()}. "
                                        "Lower the learning rate or add a penalty, then --resume or restart.")
         evaluated = cfg["eval"].get("every", 0) > 0 and (step % cfg["eval"]["every"] == 0 or step == total)
         if step % tc["log_every"] == 0 or step == total or evaluated:
@@ -451,8 +519,8 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
         if (tc["sample_every"] > 0 and step % tc["sample_every"] == 0) or step == total:
             log_samples(step)
         if (tc["checkpoint_every"] > 0 and step % tc["checkpoint_every"] == 0) or step == total:
-            save(step)
-            last_good = step
+            save(step, sums, n_acc)
+            last_good = (step, ckpt_path)
         if bar is not None:
             bar.update(1)
     if bar is not None:
@@ -462,7 +530,7 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
 
 def load_run_config(run_dir: str | Path) -> dict[str, Any]:
     """The resolved config stored in a run's checkpoint."""
-    return load_checkpoint(run_dir)["config"]
+    return load_checkpoint(run_dir, required=("config",))["config"]
 
 
 def load_generator(run_dir: str | Path, ema: bool = True, device: str | torch.device = "cpu") -> nn.Module:
@@ -471,7 +539,7 @@ def load_generator(run_dir: str | Path, ema: bool = True, device: str | torch.de
     Its ``latent_dim`` attribute gives the input size; the latent distribution is
     ``load_run_config(run_dir)["latent"]["distribution"]``.
     """
-    state = load_checkpoint(run_dir, map_location="cpu")
+    state = load_checkpoint(run_dir, map_location="cpu", required=("config", "generator", "ema"))
     G = build_generator(state["config"]["generator"], seed=0)
     weights = state["ema"] if ema and state.get("ema") is not None else state["generator"]
     G.load_state_dict(weights)
@@ -500,8 +568,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     try:
         train(cfg, out, resume=args.resume, overwrite=args.overwrite)
-    except TrainingDiverged as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (TrainingDiverged, ValueError, OSError) as err:  # bad names/values, checkpoints, --out: no traceback
+        msg = str(err) if not isinstance(err, OSError) else f"--out {out}: {err}"
+        print(f"{ap.prog}: error: {' '.join(msg.split())}", file=sys.stderr)
         return 2
     finally:
         gdist.cleanup()

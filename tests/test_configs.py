@@ -60,6 +60,12 @@ def test_inheritance_chain_and_deep_merge(tmp_path: Path) -> None:
     ("seed: -1", "seed must be a non-negative integer"),
     ("- a\n- b", "must be a YAML mapping"),
     ("defaults: missing.yaml", "config file not found"),
+    ("data: {name: ring, foo: 1}", "unknown config key 'data.foo' for dataset 'ring'"),
+    ("data: {name: celeba, resolutoin: 32}", "did you mean 'resolution'"),
+    ("optim: {weight_decay: abc}", "optim.weight_decay must be a finite number"),
+    ("eval: {every: 1, function: 'nomod:fn'}", "eval.function: cannot import module 'nomod'"),
+    ("discriminator: {name: mlp, data_dim: 3}", r"discriminator.data_dim \(3\) must equal"),
+    ("train: {iterations: [3\n", r"bad.yaml: malformed YAML at line 2"),
 ])
 def test_bad_config_raises_clear_value_error(tmp_path: Path, text: str, message: str) -> None:
     p = tmp_path / "bad.yaml"
@@ -86,7 +92,8 @@ def test_overrides_parse_yaml_values() -> None:
 
 def test_config_hash_ignores_only_resume_safe_keys() -> None:
     base = resolve(cfg={})
-    assert config_hash(base) == config_hash(resolve(cfg={"train": {"iterations": 99, "log_every": 7}}))
+    assert config_hash(base) == config_hash(resolve(cfg={"train": {"iterations": 99, "log_every": 7,
+                                                                   "nan_check_every": 5}}))
     assert config_hash(base) != config_hash(resolve(cfg={"optim": {"lr_g": 0.5}}))
     assert config_hash(base) != config_hash(resolve(cfg={"seed": 1}))
 

@@ -135,6 +135,50 @@ def test_imagenet64_malformed_batches(tmp_path: Path) -> None:
         build_dataset({"name": "imagenet64", "path": str(folder)}, 0)
 
 
+def _inet_batches(folder: Path, value: int, sizes: tuple[int, ...] = (3, 2)) -> None:
+    """ImageNet64 batches whose every pixel is ``value`` (same names and file sizes for any value)."""
+    folder.mkdir(exist_ok=True)
+    for i, n in enumerate(sizes, 1):
+        np.savez(folder / f"train_data_batch_{i}.npz", data=np.full((n, 12288), value, np.uint8),
+                 labels=np.arange(n) + 1)
+
+
+def test_imagenet64_cache_follows_the_content_of_the_batches(tmp_path: Path) -> None:
+    folder, cache = tmp_path / "inet", tmp_path / "cache"
+    cfg = {"name": "imagenet64", "path": str(folder), "cache_dir": str(cache)}
+    _inet_batches(folder, 0)
+    assert int(build_dataset(cfg, 0)[4].max()) == 0
+    sizes = sorted(p.stat().st_size for p in folder.glob("*.npz"))
+    _inet_batches(folder, 255)  # replaced: same count, names and sizes, new pixels
+    assert sorted(p.stat().st_size for p in folder.glob("*.npz")) == sizes
+    ds = build_dataset(cfg, 0)
+    assert len(ds) == 5 and int(ds[0].min()) == 255 and int(ds[4].min()) == 255
+    assert isinstance(ds.images, np.memmap) and len(list(cache.glob("imagenet64_train_*.npy"))) == 2
+    # an unchanged folder reuses its cache file: nothing new is written
+    before = {p: p.stat().st_mtime_ns for p in cache.iterdir()}
+    assert int(build_dataset(cfg, 0)[2].min()) == 255
+    assert {p: p.stat().st_mtime_ns for p in cache.iterdir()} == before
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "wrong_array"])
+def test_corrupt_imagenet64_cache_is_named_and_rebuilt(tmp_path: Path, damage: str) -> None:
+    folder, cache = tmp_path / "inet", tmp_path / "cache"
+    cfg = {"name": "imagenet64", "path": str(folder), "cache_dir": str(cache)}
+    _inet_batches(folder, 7)
+    build_dataset(cfg, 0)
+    (cache_file,) = cache.glob("imagenet64_train_*.npy")
+    if damage == "garbage":
+        cache_file.write_bytes(b"\x00garbage" * 100)
+    elif damage == "truncated":
+        cache_file.write_bytes(cache_file.read_bytes()[:5000])
+    else:
+        np.save(cache_file, np.zeros((5, 10), np.float32))
+    with pytest.warns(RuntimeWarning, match=rf"{cache_file.name}.*corrupt.*rebuilding"):
+        ds = build_dataset(cfg, 0)
+    assert len(ds) == 5 and int(ds[3].min()) == 7 == int(ds[3].max())
+    assert np.load(cache_file, mmap_mode="r").shape == (5, 3, 64, 64)  # the rebuilt cache is sound
+
+
 # --------------------------------------------------------------------------- CIFAR-10
 def _cifar_folder(tmp_path: Path, rng: np.random.Generator) -> tuple[Path, np.ndarray]:
     folder = tmp_path / "cifar-10-batches-py"
@@ -210,7 +254,8 @@ def test_loader_batches_stay_uint8_with_workers(tmp_path: Path, rng: np.random.G
 # --------------------------------------------------------------------------- stand-ins
 @pytest.mark.parametrize("name,count", [("lfw_faces", 200), ("skimage_crops", 300), ("digits", 1797)])
 def test_standin_shapes_ranges_and_names(name: str, count: int) -> None:
-    ds = build_dataset({"name": name, "resolution": 32, "n": 300}, seed=1)
+    extra = {"n": 300} if name == "skimage_crops" else {}  # only the crops take a count
+    ds = build_dataset({"name": name, "resolution": 32, **extra}, seed=1)
     assert len(ds) == count
     x = torch.stack([ds[i] for i in range(0, count, max(1, count // 50))])
     assert x.dtype == torch.uint8 and x.shape[1:] == (3, 32, 32)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -29,17 +31,23 @@ TINY = {
 }
 
 
+class Killed(Exception):
+    """Stands in for a kill -9 in the middle of a training step."""
+
+
 class NoisyNSGAN:
     """Non-saturating GAN with instance noise drawn from the *global* torch RNG, and an
     optional NaN from a given critic step on (to exercise the RNG restore and the NaN guard)."""
 
     name = "noisy_nsgan"
 
-    def __init__(self, nan_from: int | None = None) -> None:
-        self.nan_from, self.calls = nan_from, 0
+    def __init__(self, nan_from: int | None = None, kill_at: int | None = None) -> None:
+        self.nan_from, self.kill_at, self.calls = nan_from, kill_at, 0
 
     def d_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor):
         self.calls += 1
+        if self.kill_at is not None and self.calls >= self.kill_at:
+            raise Killed(f"killed at critic call {self.calls}")
         real = real + 0.1 * torch.randn_like(real)
         loss = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
         if self.nan_from is not None and self.calls >= self.nan_from:
@@ -110,11 +118,35 @@ def test_resume_is_bit_identical_on_cpu(tmp_path: Path, use_global_rng_loss: boo
 
 
 def test_resume_rejects_a_changed_config(tmp_path: Path) -> None:
+    """A refused --resume leaves the run folder as it was: config.yaml still describes the checkpoint."""
     train({**TINY, "train": {**TINY["train"], "iterations": 2}}, tmp_path / "r")
+    before = (tmp_path / "r" / "config.yaml").read_text()
     with pytest.raises(ValueError, match="config hash"):
         train({**TINY, "optim": {"lr_d": 0.5}}, tmp_path / "r", resume=True)
+    assert (tmp_path / "r" / "config.yaml").read_text() == before
+    assert yaml.safe_load(before)["optim"]["lr_d"] == 1e-4
     with pytest.raises(ValueError, match="exists"):
         train(TINY, tmp_path / "r")
+
+
+def _metrics_without_rate(run: Path) -> list[dict[str, str]]:
+    """metrics.csv rows without images_per_s (wall-clock, differs between any two runs)."""
+    return [{k: v for k, v in r.items() if k != "images_per_s"} for r in csv.DictReader(open(run / "metrics.csv"))]
+
+
+def test_killed_and_resumed_metrics_equal_uninterrupted(tmp_path: Path) -> None:
+    """Killed during step 8 (checkpoint at step 6, not a multiple of log_every = 4) and resumed:
+    metrics.csv equals the uninterrupted run's, including the row at step 8 whose average
+    spans the kill (the running loss sums of steps 5-6 are restored from the checkpoint)."""
+    full = train(TINY, tmp_path / "full", loss=NoisyNSGAN())
+    with pytest.raises(Killed):
+        train(TINY, tmp_path / "killed", loss=NoisyNSGAN(kill_at=15))  # critic calls 15, 16 belong to step 8
+    assert _state(tmp_path / "killed")["step"] == 6
+    assert [int(r["step"]) for r in _metrics_without_rate(tmp_path / "killed")] == [4]
+    train(TINY, tmp_path / "killed", resume=True, loss=NoisyNSGAN())
+    got, want = _metrics_without_rate(tmp_path / "killed"), _metrics_without_rate(full)
+    assert [int(r["step"]) for r in want] == [4, 8, 12]
+    assert got == want  # same float32 sums, same decimal strings
 
 
 def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -189,3 +221,110 @@ def test_cli_dry_run_and_set(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
         main([str(cfg), "--dry-run", "--set", "train.iterations=-1"])
     assert exc.value.code == 2
     assert "train.iterations must be an integer >= 1" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- pipeline jobs resume
+@pytest.fixture()
+def keep_threads():
+    """The experiment entry points set torch's thread count; restore it for the other tests."""
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
+def _params(run: Path) -> dict:
+    s = _state(run)
+    return {f"{k}.{n}": t for k in ("generator", "discriminator", "ema") for n, t in s[k].items()}
+
+
+def test_image_comparison_train_job_resumes(tmp_path: Path, capsys: pytest.CaptureFixture, keep_threads) -> None:
+    """The pipeline's training job (experiments.image_comparison train), stopped after 6 of 12
+    steps and rerun with the same config, continues from step 6 (metrics.csv keeps the first
+    leg's final row at step 6; a restart would not) and ends bit-identical to an uninterrupted
+    job; rerun with a changed config it starts over from step 0 and says so."""
+    from experiments import image_comparison as ic
+
+    cfg = _write_cfg(tmp_path)
+    base = ["train", "--config", str(cfg), "--device", "cpu"]
+    assert ic.main(base + ["--out", str(tmp_path / "full")]) == 0
+    assert ic.main(base + ["--out", str(tmp_path / "job"), "--set", "train.iterations=6"]) == 0
+    capsys.readouterr()
+    assert ic.main(base + ["--out", str(tmp_path / "job")]) == 0
+    assert "resuming" in capsys.readouterr().err
+    info = json.loads((tmp_path / "job" / "run_info.json").read_text())
+    assert info["resumed_from_step"] == 6
+    assert [int(r["step"]) for r in csv.DictReader(open(tmp_path / "job" / "metrics.csv"))] == [4, 6, 8, 12]
+    a, b = _params(tmp_path / "full"), _params(tmp_path / "job")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    # a changed config (lr) restarts: step counter from 0, new config in the checkpoint and config.yaml
+    assert ic.main(base + ["--out", str(tmp_path / "job"), "--set", "optim.lr_g=0.002"]) == 0
+    assert "config changed" in capsys.readouterr().err
+    info = json.loads((tmp_path / "job" / "run_info.json").read_text())
+    assert info["resumed_from_step"] is None
+    assert [int(r["step"]) for r in csv.DictReader(open(tmp_path / "job" / "metrics.csv"))] == [4, 8, 12]
+    assert _state(tmp_path / "job")["config"]["optim"]["lr_g"] == 0.002
+    assert yaml.safe_load((tmp_path / "job" / "config.yaml").read_text())["optim"]["lr_g"] == 0.002
+    # the same job once more: nothing left to train, nothing retrained
+    assert ic.main(base + ["--out", str(tmp_path / "job"), "--set", "optim.lr_g=0.002"]) == 0
+    assert json.loads((tmp_path / "job" / "run_info.json").read_text())["resumed_from_step"] == 12
+
+
+def test_toy_mixture_job_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+                                 keep_threads) -> None:
+    """experiments.toy_mixtures run_one killed after its second training segment (before that
+    snapshot was kept) and rerun: the first snapshot is reused, training resumes from the
+    step-20 checkpoint, and the snapshots equal an uninterrupted job's bit for bit."""
+    from experiments import toy_mixtures as tm
+
+    monkeypatch.setitem(tm.PROFILES, "tiny", {"iterations": 30, "seeds": [0]})
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])  # CONFIG_DIR is relative to the repository
+    tm.run_one("nsgan", "ring", 0, "tiny", tmp_path / "full")
+    real_samples, calls = tm._samples, []
+
+    def dies_on_second_call(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise Killed("killed after segment 2")
+        return real_samples(*args, **kwargs)
+
+    monkeypatch.setattr(tm, "_samples", dies_on_second_call)
+    with pytest.raises(Killed):
+        tm.run_one("nsgan", "ring", 0, "tiny", tmp_path / "job")
+    monkeypatch.setattr(tm, "_samples", real_samples)
+    capsys.readouterr()
+    tm.run_one("nsgan", "ring", 0, "tiny", tmp_path / "job")
+    log = capsys.readouterr().out
+    assert "reusing snapshot_step_0000010.npy" in log and "at step 20 of 20" in log and "at step 20 of 30" in log
+    a, b = np.load(tmp_path / "full" / "snapshots.npz"), np.load(tmp_path / "job" / "snapshots.npz")
+    assert sorted(a.files) == sorted(b.files) == ["step_10", "step_20", "step_30"]
+    assert all(np.array_equal(a[k], b[k]) for k in a.files)
+    assert json.loads((tmp_path / "job" / "summary.json").read_text())["mmd2"] == \
+        json.loads((tmp_path / "full" / "summary.json").read_text())["mmd2"]
+
+
+def test_figure_and_table_writes_are_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer that dies mid-write (partial bytes, then an error) leaves the previous figure
+    and table untouched and no temporary file behind."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from experiments import common
+
+    fig_path, table_path = tmp_path / "f.png", tmp_path / "t.csv"
+    common.save_figure(plt.figure(), fig_path, "first")
+    common.write_table(pd.DataFrame({"a": [1.0]}), table_path)
+    old_fig, old_table = fig_path.read_bytes(), table_path.read_bytes()
+
+    def dies(self, target, *args, **kwargs):
+        with open(target, "wb") as fh:
+            fh.write(b"\x89PNG partial")
+        raise OSError("killed mid-write")
+
+    monkeypatch.setattr(plt.Figure, "savefig", dies)
+    monkeypatch.setattr(pd.DataFrame, "to_csv", dies)
+    with pytest.raises(OSError, match="mid-write"):
+        common.save_figure(plt.figure(), fig_path, "second")
+    with pytest.raises(OSError, match="mid-write"):
+        common.write_table(pd.DataFrame({"a": [2.0]}), table_path)
+    assert fig_path.read_bytes() == old_fig and table_path.read_bytes() == old_table
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png", "t.csv"]

@@ -33,8 +33,12 @@ CelebA 160x160 and resized (bilinear, antialiased) to 64x64 for CelebA 64x64.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
 import pickle
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,6 +58,7 @@ __all__ = [
     "ImageFolder",
     "build",
     "load_cifar10",
+    "imagenet64_cache_path",
     "load_imagenet64",
     "make_loader",
     "resize_uint8",
@@ -120,15 +125,6 @@ def _resolve_path(name: str, dcfg: Mapping[str, Any], expected: str) -> Path:
     if not path.exists():
         raise ValueError(f"data.path: {name!r} expected {expected}, but {path} does not exist")
     return path
-
-
-def _int(dcfg: Mapping[str, Any], key: str, default: int) -> int:
-    value = dcfg.get(key, default)
-    if value is None:
-        return default
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"data.{key}: expected a positive integer, got {value!r}")
-    return int(value)
 
 
 class ArrayImageDataset(Dataset):
@@ -338,6 +334,44 @@ def _npz_array(path: Path, key: str) -> np.ndarray:
             raise ValueError(f"{path}: array {key!r} is unreadable ({exc})") from exc
 
 
+def _npz_fingerprint(path: Path) -> list[Any]:
+    """Content key of an ``.npz`` file: its size and, for every array member, the name, the
+    uncompressed size and the CRC-32 that the zip format stores for it (read from the archive's
+    central directory, so nothing is decompressed)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = [[i.filename, i.file_size, i.CRC] for i in z.infolist()]
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable .npz file ({exc})") from exc
+    return [path.name, path.stat().st_size, members]
+
+
+def imagenet64_cache_path(files: list[Path], split: str, cache_dir: Path) -> Path:
+    """``cache_dir/imagenet64_{split}_{key}.npy``; ``key`` = first 16 hex digits of the SHA-256
+    of the batch files' names, sizes and member CRC-32s (:func:`_npz_fingerprint`), so replacing
+    the batches (even with the same count, names and sizes) selects a new cache file."""
+    blob = json.dumps([split, [_npz_fingerprint(f) for f in files]]).encode()
+    return cache_dir / f"imagenet64_{split}_{hashlib.sha256(blob).hexdigest()[:16]}.npy"
+
+
+def _open_cache(cache: Path) -> np.ndarray | None:
+    """The memory-mapped cache, or ``None`` (with a warning naming the file) when it is
+    unreadable or not a uint8 (N, 3, 64, 64) array: the caller then rebuilds it."""
+    try:
+        images = np.load(cache, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        problem = f"unreadable ({exc})"
+    else:
+        if isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.ndim == 4 \
+                and images.shape[1:] == (3, 64, 64) and len(images) > 0:
+            return images
+        problem = f"holds {getattr(images, 'dtype', type(images).__name__)} {getattr(images, 'shape', '')}, " \
+                  "not uint8 (N, 3, 64, 64)"
+    warnings.warn(f"ImageNet64 cache {cache} is corrupt: {problem}; rebuilding it from the .npz batches "
+                  f"(delete the file if this repeats)", RuntimeWarning, stacklevel=3)
+    return None
+
+
 def load_imagenet64(folder: Path, split: str = "train", *, cache_dir: Path | None = None,
                     limit: int | None = None) -> ArrayImageDataset:
     """Downsampled ImageNet 64x64 (Chrabaszcz, Loshchilov, Hutter 2017) from ``.npz`` batches.
@@ -346,7 +380,9 @@ def load_imagenet64(folder: Path, split: str = "train", *, cache_dir: Path | Non
     Each file holds ``data`` (N, 12288) uint8 in CHW order (4096 red, 4096 green, 4096 blue
     values per image) and ``labels`` (1..1000).  The batches are decompressed once into one
     uint8 ``.npy`` file under ``cache_dir`` (default ``folder/.gandiv_cache``) and memory-mapped,
-    so workers share the pages instead of copying ~15 GB per process.
+    so workers share the pages instead of copying ~15 GB per process.  The cache file is named
+    by the batches' content (:func:`imagenet64_cache_path`): new batch files give a new cache
+    (the old one stays until deleted).  A corrupt cache file is rebuilt, with a warning naming it.
     """
     expected = ("a folder of Imagenet64 .npz batches (train_data_batch_1.npz ... "
                 "train_data_batch_10.npz, val_data.npz) with arrays 'data' (N, 12288) uint8")
@@ -359,10 +395,9 @@ def load_imagenet64(folder: Path, split: str = "train", *, cache_dir: Path | Non
     if not files:
         raise ValueError(f"data.path: no {pattern} in {folder}; expected {expected}")
     cache_dir = Path(cache_dir) if cache_dir else folder / ".gandiv_cache"
-    cache = cache_dir / f"imagenet64_{split}_{len(files)}.npy"
-    if cache.is_file():
-        images = np.load(cache, mmap_mode="r")
-    else:
+    cache = imagenet64_cache_path(files, split, cache_dir)
+    images = _open_cache(cache) if cache.is_file() else None
+    if images is None:
         parts = []
         for f in files:
             data = _npz_array(f, "data")
@@ -371,14 +406,15 @@ def load_imagenet64(folder: Path, split: str = "train", *, cache_dir: Path | Non
                                  f"{data.shape} {data.dtype}")
             parts.append(data.reshape(-1, 3, 64, 64))
         images = np.concatenate(parts)
+        tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npy")  # one per process (DDP ranks)
         try:
             cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(".tmp.npy")
             np.save(tmp, images)
             os.replace(tmp, cache)
             images = np.load(cache, mmap_mode="r")
-        except OSError:
-            pass  # read-only location: keep the in-memory copy
+        except OSError:  # read-only location: keep the in-memory copy
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
     if limit is not None:
         images = images[:limit]
     return ArrayImageDataset(images, {"name": "imagenet64",
@@ -485,38 +521,35 @@ class ImageFolder(Dataset):
 def build(cfg: Mapping[str, Any], seed: int) -> Dataset:
     """Build the real dataset named by ``data.name`` (celeba, imagenet64, cifar10, image_folder).
 
-    Keys of the ``data`` section: ``name``, ``path`` (else the environment variable of
-    :data:`ENV_VARS`), ``resolution`` (default 64; 32 for cifar10), ``split`` (default
-    ``train``), ``limit`` (first N items), ``augment`` (CelebA random crop + flip),
-    ``cache_dir`` (ImageNet memmap cache).  The returned dataset yields uint8 (3, R, R) tensors
-    and carries ``info = {"name", "description"}``.
+    Keys of the ``data`` section (declared with their defaults in :data:`gans.data.DATASETS`):
+    ``name``, ``path`` (else the environment variable of :data:`ENV_VARS`), ``resolution``
+    (default 64; 32 for cifar10), ``split`` (default ``train``; not for image_folder), ``limit``
+    (first N items), ``augment`` (CelebA random crop + flip), ``cache_dir`` (ImageNet memmap
+    cache).  The returned dataset yields uint8 (3, R, R) tensors and carries
+    ``info = {"name", "description"}``.
     """
-    dcfg = _data_cfg(cfg)
-    name = dcfg.get("name")
-    limit = dcfg.get("limit")
-    limit = None if limit is None else _int(dcfg, "limit", 1)
-    split = str(dcfg.get("split") or "train")
+    from . import data_options
+
+    name = _data_cfg(cfg).get("name")
+    if name not in ENV_VARS:
+        raise ValueError(f"data.name: {name!r} is not a real-image dataset of gans.data.images; "
+                         f"expected one of {sorted(ENV_VARS)}")
+    dcfg = data_options(_data_cfg(cfg))
+    res, limit = dcfg["resolution"], dcfg["limit"]
     if name == "celeba":
-        res = _int(dcfg, "resolution", 64)
         folder = _resolve_path("celeba", dcfg, "the folder img_align_celeba/")
-        return CelebA(folder, res, split, augment=bool(dcfg.get("augment", False)), seed=seed,
-                      limit=limit)
+        return CelebA(folder, res, dcfg["split"], augment=dcfg["augment"], seed=seed, limit=limit)
     if name == "imagenet64":
-        res = _int(dcfg, "resolution", 64)
         folder = _resolve_path("imagenet64", dcfg, "a folder of Imagenet64 .npz batches")
-        cache = dcfg.get("cache_dir")
-        ds = load_imagenet64(folder, split, cache_dir=Path(cache) if cache else None, limit=limit)
+        cache = dcfg["cache_dir"]
+        ds = load_imagenet64(folder, dcfg["split"], cache_dir=Path(os.path.expanduser(cache)) if cache else None,
+                             limit=limit)
         ds.resolution = res
         return ds
     if name == "cifar10":
-        res = _int(dcfg, "resolution", 32)
         folder = _resolve_path("cifar10", dcfg, "the folder cifar-10-batches-py/")
-        ds = load_cifar10(folder, "test" if split == "test" else split, limit=limit)
+        ds = load_cifar10(folder, dcfg["split"], limit=limit)
         ds.resolution = res
         return ds
-    if name == "image_folder":
-        res = _int(dcfg, "resolution", 64)
-        folder = _resolve_path("image_folder", dcfg, "a folder of images")
-        return ImageFolder(folder, res, limit=limit)
-    raise ValueError(f"data.name: {name!r} is not a real-image dataset of gans.data.images; "
-                     f"expected one of {sorted(ENV_VARS)}")
+    folder = _resolve_path("image_folder", dcfg, "a folder of images")
+    return ImageFolder(folder, res, limit=limit)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .images import ArrayImageDataset, _data_cfg, _int, resize_uint8
+from .images import ArrayImageDataset, _data_cfg, resize_uint8
 
 __all__ = ["STANDINS", "build", "digits", "lfw_faces", "skimage_crops"]
 
@@ -138,15 +138,16 @@ STANDINS = ("lfw_faces", "skimage_crops", "digits")
 
 def build(cfg: Mapping[str, Any], seed: int) -> ArrayImageDataset:
     """Build the stand-in named by ``data.name``; keys ``resolution`` (default 32), ``n``
-    (``skimage_crops`` only, default 4096)."""
-    dcfg = _data_cfg(cfg)
-    name = dcfg.get("name")
-    res = _int(dcfg, "resolution", 32)
+    (``skimage_crops`` only, default 4096), declared in :data:`gans.data.DATASETS`."""
+    from . import data_options
+
+    name = _data_cfg(cfg).get("name")
+    if name not in STANDINS:
+        raise ValueError(f"data.name: {name!r} is not a stand-in of gans.data.standins; expected "
+                         f"one of {list(STANDINS)}")
+    dcfg = data_options(_data_cfg(cfg))
     if name == "lfw_faces":
-        return lfw_faces(res)
+        return lfw_faces(dcfg["resolution"])
     if name == "skimage_crops":
-        return skimage_crops(res, _int(dcfg, "n", 4096), seed)
-    if name == "digits":
-        return digits(res)
-    raise ValueError(f"data.name: {name!r} is not a stand-in of gans.data.standins; expected "
-                     f"one of {list(STANDINS)}")
+        return skimage_crops(dcfg["resolution"], dcfg["n"], seed)
+    return digits(dcfg["resolution"])

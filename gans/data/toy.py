@@ -23,7 +23,13 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["ToyMixture", "ring_centers", "grid_centers", "build", "mode_statistics", "evaluate"]
+__all__ = ["ToyMixture", "ring_centers", "grid_centers", "build", "mode_statistics", "evaluate", "EVAL_DEFAULTS"]
+
+# keys of the ``eval`` section read by :func:`evaluate` (checked at config load time)
+EVAL_DEFAULTS: dict[str, Any] = {
+    "n": 2000,        # generated points
+    "latent": None,   # {dim, distribution}; default: the run's latent section
+}
 
 
 def ring_centers(n_modes: int = 8, radius: float = 2.0) -> torch.Tensor:
@@ -75,15 +81,19 @@ class ToyMixture(Dataset):
 
 
 def build(cfg: Mapping[str, Any], seed: int) -> ToyMixture:
-    """``cfg["name"]`` in {ring, grid}; keys ``n`` (65536), ``std``, ``n_modes``/``radius``, ``side``/``spacing``."""
-    name = cfg["name"]
-    n = int(cfg.get("n", 65536))
+    """``cfg["name"]`` in {ring, grid}; keys ``n``, ``std``, ``n_modes``/``radius`` (ring),
+    ``side``/``spacing`` (grid), with the defaults declared in :data:`gans.data.DATASETS`
+    (``cfg`` is completed and checked by :func:`gans.data.data_options`)."""
+    from . import data_options  # the registry imports this module first
+
+    cfg = data_options(cfg)
+    name, n, std = cfg["name"], cfg["n"], float(cfg["std"])
     if name == "ring":
-        k, r, std = int(cfg.get("n_modes", 8)), float(cfg.get("radius", 2.0)), float(cfg.get("std", 0.02))
+        k, r = cfg["n_modes"], float(cfg["radius"])
         return ToyMixture(ring_centers(k, r), std, n, seed, f"ring of {k} Gaussians",
                           f"{k} equal-weight 2-D Gaussians on a circle of radius {r}, std {std} (synthetic)")
     if name == "grid":
-        s, d, std = int(cfg.get("side", 5)), float(cfg.get("spacing", 2.0)), float(cfg.get("std", 0.05))
+        s, d = cfg["side"], float(cfg["spacing"])
         return ToyMixture(grid_centers(s, d), std, n, seed, f"grid of {s * s} Gaussians",
                           f"{s}x{s} equal-weight 2-D Gaussians on a grid with spacing {d}, std {std} (synthetic)")
     raise ValueError(f"toy data name must be 'ring' or 'grid', got {name!r}")
@@ -124,9 +134,9 @@ def evaluate(generator: torch.nn.Module, dataset: ToyMixture, eval_cfg: Mapping[
     Same signature as ``gans.metrics.evaluate_generator``; select it with
     ``eval.function: gans.data.toy:evaluate``.
     """
-    n = int(eval_cfg.get("n", 2000))
+    n = int(eval_cfg.get("n", EVAL_DEFAULTS["n"]))
     gen = torch.Generator().manual_seed(int(seed))
-    law = str(eval_cfg.get("latent", {}).get("distribution", "normal"))
+    law = str((eval_cfg.get("latent") or {}).get("distribution", "normal"))
     if law not in ("normal", "uniform"):
         raise ValueError(f"eval.latent.distribution: expected 'normal' or 'uniform', got {law!r}")
     z = (torch.randn(n, generator.latent_dim, generator=gen) if law == "normal"

@@ -31,6 +31,7 @@ penalties (interpolation, perturbation) comes from ``build(..., generator=...)``
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -57,8 +58,10 @@ __all__ = [
 def _take(cfg: dict[str, Any], allowed: Mapping[str, Any], loss_name: str) -> dict[str, Any]:
     extra = set(cfg) - set(allowed)
     if extra:
-        raise ValueError(f"cfg: unknown key(s) {sorted(extra)} for loss {loss_name!r}; allowed "
-                         f"{sorted(set(allowed) | {'name', 'penalties'})}")
+        accepted = sorted(set(allowed) | {"name", "penalties"})
+        close = difflib.get_close_matches(min(extra), accepted, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"cfg: unknown key(s) {sorted(extra)} for loss {loss_name!r}{hint}; allowed {accepted}")
     return {k: cfg.get(k, v) for k, v in allowed.items()}
 
 

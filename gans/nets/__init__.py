@@ -18,6 +18,7 @@ caller's random state and the same seed gives the same weights.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,8 +30,8 @@ from .mlp import MLPCritic, MLPGenerator
 from .resnet import ResNetCritic, ResNetGenerator
 from .spectral import apply_spectral_norm, spectral_norm, spectral_sigma
 
-__all__ = ["build_generator", "build_discriminator", "GENERATORS", "DISCRIMINATORS", "spectral_norm",
-           "spectral_sigma", "apply_spectral_norm"]
+__all__ = ["build_generator", "build_discriminator", "network_keys", "GENERATORS", "DISCRIMINATORS",
+           "spectral_norm", "spectral_sigma", "apply_spectral_norm"]
 
 # name -> class, or "module:Class" string resolved on first use
 GENERATORS: dict[str, Any] = {"mlp": MLPGenerator, "dcgan": DCGANGenerator, "resnet": ResNetGenerator,
@@ -39,17 +40,38 @@ DISCRIMINATORS: dict[str, Any] = {"mlp": MLPCritic, "dcgan": DCGANCritic, "resne
                                   "dirac": "gans.dirac:DiracCritic"}
 
 
-def _build(registry: dict[str, Any], kind: str, cfg: Mapping[str, Any], seed: int) -> nn.Module:
-    if not isinstance(cfg, Mapping) or "name" not in cfg:
-        raise ValueError(f"{kind} config must be a mapping with a 'name', got {cfg!r}")
-    name = cfg["name"]
-    if name not in registry:
+def _entry(registry: dict[str, Any], kind: str, name: Any) -> Any:
+    if not isinstance(name, str) or name not in registry:
         raise ValueError(f"{kind}.name must be one of {sorted(registry)}, got {name!r}")
-    kwargs = {k: v for k, v in cfg.items() if k != "name"}
     entry = registry[name]
     if isinstance(entry, str):
         mod, attr = entry.split(":")
         entry = getattr(importlib.import_module(mod), attr)
+    return entry
+
+
+def network_keys(kind: str, name: str) -> dict[str, Any] | None:
+    """Keys a ``generator`` / ``discriminator`` section (``kind``) of network ``name`` accepts
+    besides ``name``: the constructor's keyword arguments with their defaults
+    (``inspect.Parameter.empty`` when required), plus ``spectral`` and ``learnable_scale``
+    (default False); ``None`` when the constructor takes ``**kwargs`` (it checks its own)."""
+    registry = {"generator": GENERATORS, "discriminator": DISCRIMINATORS}.get(kind)
+    if registry is None:
+        raise ValueError(f"kind must be 'generator' or 'discriminator', got {kind!r}")
+    params = inspect.signature(_entry(registry, kind, name)).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    keys = {p.name: p.default for p in params
+            if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+    return {**keys, "spectral": keys.get("spectral", False), "learnable_scale": keys.get("learnable_scale", False)}
+
+
+def _build(registry: dict[str, Any], kind: str, cfg: Mapping[str, Any], seed: int) -> nn.Module:
+    if not isinstance(cfg, Mapping) or "name" not in cfg:
+        raise ValueError(f"{kind} config must be a mapping with a 'name', got {cfg!r}")
+    name = cfg["name"]
+    kwargs = {k: v for k, v in cfg.items() if k != "name"}
+    entry = _entry(registry, kind, name)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         spectral = kwargs.pop("spectral", False)
