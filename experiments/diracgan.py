@@ -4,7 +4,11 @@ Writes ``results/tables/diracgan.csv`` (every method x scheme at the notebook se
 Mescheder et al. 2018: h = 0.2, start (1, 1), 500 steps), ``results/figures/diracgan_fields.png``,
 ``results/figures/diracgan_eigenvalues.png`` and ``results/figures/diracgan_distance.png``.
 All numbers come from :mod:`gans.dirac`, i.e. from the :mod:`gans.losses` code and the
-:mod:`gans.step` updates.  Synthetic data only; CPU.
+:mod:`gans.step` updates.  Every point, field and trajectory (table columns ``start_*``,
+``final_*``; figure axes) is in the paper's coordinates: ``theta`` horizontal, Mescheder et al.'s
+``psi`` vertical (their critic ``D_psi(x) = psi x`` is large on fake data), start ``(1, 1)``, so
+the panels lie over the paper's Figures 1-3; :mod:`gans.dirac` converts to the project's
+critic convention (``psi_project = -psi``) internally.  Synthetic data only; CPU.
 
 Usage::
 
@@ -106,8 +110,9 @@ def build_table(res: dict) -> pd.DataFrame:
                 "start_theta": START[0], "start_psi": START[1],
                 "final_theta": fin[0], "final_psi": fin[1],
                 "final_distance": float(np.hypot(*fin)),
-                "eig1_real": num[0].real, "eig1_imag": num[0].imag,
-                "eig2_real": num[1].real, "eig2_imag": num[1].imag,
+                # + 0.0 turns a signed zero (-0.0) into 0.0
+                "eig1_real": num[0].real + 0.0, "eig1_imag": num[0].imag + 0.0,
+                "eig2_real": num[1].real + 0.0, "eig2_imag": num[1].imag + 0.0,
                 "converged": dirac.converged(traj),
             })
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -152,10 +157,12 @@ def plot_fields(res: dict, path: str, device: str) -> None:
                 ax.text(0.03, 0.04, "converged", transform=ax.transAxes, fontsize=6, color="tab:green")
     fig.tight_layout(h_pad=0.3, w_pad=0.3)
     _save(fig, path, (
-        "DiracGAN (C24; MMD/SMMD extensions C21, C22): P = δ0, G_θ = δθ, critic D_ψ(x) = ψx (large on real data; "
-        "Mescheder et al.'s plots are these mirrored ψ -> -ψ). Arrows: the continuous vector field from autograd on the "
-        "gans.losses code; orange: 500 steps (h = 0.2) of each scheme through gans.step, start (1, 1) = red star, "
-        "equilibrium +. Grey band: |ψ| > c forbidden by WGAN clipping (c = 1). WGAN-GP γ = 0.7, g0 = 1; R1/R2 γ/2 E‖∇D‖²; "
+        "DiracGAN (C24; MMD/SMMD extensions C21, C22) in the coordinates of Mescheder et al. (2018): P = δ0, G_θ = δθ, "
+        "critic D_ψ(x) = ψx large on fake data (θ horizontal, the paper's ψ vertical; the project's critic, large on "
+        "real data, is -ψ and gans.dirac converts at its boundary). Arrows: the continuous vector field from autograd "
+        "on the gans.losses code; orange: 500 steps (h = 0.2) of each scheme through gans.step (alternating: one "
+        "generator step, then 1 or 5 critic steps), from the paper's start (1, 1) = red star, equilibrium +. "
+        "Grey band: |ψ| > c forbidden by WGAN clipping (c = 1). WGAN-GP γ = 0.7, g0 = 1; R1/R2 γ/2 E‖∇D‖²; "
         "instance noise σ = 0.7 (64-point quantile rule); MMD/SMMD Gaussian kernel (bandwidth 1) on φ_ψ(x) = ψx, "
         f"SMMD λ = 1. Synthetic data, no feature network; device: {device}."))
 
@@ -196,7 +203,8 @@ def plot_eigenvalues(res: dict, path: str, device: str) -> None:
         a1.text(0.02, 0.02, "\n".join(notes), transform=a1.transAxes, fontsize=7, va="bottom")
     fig.tight_layout()
     _save(fig, path, (
-        "DiracGAN Jacobian eigenvalues at the equilibrium (0, 0) (C24). Left: R1 (γ/2 E‖∇D‖², on the saturating GAN) "
+        "DiracGAN Jacobian eigenvalues at the equilibrium (0, 0) (C24; the same in the paper's and the project's "
+        "critic convention, whose Jacobians are S J S with S = diag(1, -1)). Left: R1 (γ/2 E‖∇D‖², on the saturating GAN) "
         "as γ goes from 0 past the critical γ = 1, where the complex pair (−γ ± i√(1−γ²))/2 meets on the real axis; "
         "lines from torch.autograd.functional.jacobian on the gans.losses field, circles from sympy. Right: GAN, NSGAN "
         "and WGAN are purely imaginary (no convergence); R1, R2, NSGAN+R1, consensus (γ = 1) and instance noise "
@@ -224,9 +232,11 @@ def plot_distance(res: dict, path: str, device: str) -> None:
     axes[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     _save(fig, path, (
-        "DiracGAN distance to the equilibrium (0, 0) against step, start (1, 1), h = 0.2 (C24). Simultaneous GD on "
+        "DiracGAN distance to the equilibrium (0, 0) against step, from the start (θ, ψ) = (1, 1) of Mescheder et al. "
+        "(2018) in their coordinates (critic large on fake), h = 0.2 (C24). Simultaneous GD on "
         "the GAN spirals out; GAN/WGAN alternating and the flow circle at constant distance; R1, R2, NSGAN+R1, "
-        "consensus and instance noise converge geometrically (R1 and R2 at γ = 0.3 coincide: ∇ₓD = ψ everywhere); MMD and SMMD drive θ to 0 while ψ stays away from 0 "
+        "consensus (except alternating 1:5, which diverges) and instance noise converge geometrically (R1 and R2 at "
+        "γ = 0.3 coincide: ∇ₓD = ψ everywhere); MMD and SMMD drive θ to 0 while ψ stays away from 0 "
         "(every (0, ψ) is stationary), so their distance levels off; MMD alternating 1:5 stalls at θ ≈ 0.68 with a "
         "saturated kernel. The flow is integrated to atol 1e-10, so its curves flatten there. "
         f"Synthetic; device: {device}."))

@@ -5,7 +5,8 @@ extended to MMD-GAN and the Scaled MMD (C21, C22).
 
 Setting.  Data ``P = delta_0``; generator ``G_theta(z) = theta (+ sigma z)`` with output
 ``delta_theta``; linear critic ``D_psi(x) = psi x`` (for MMD methods ``phi_psi(x) = psi x`` is
-the feature map of a Gaussian kernel with bandwidth 1).  The unique equilibrium of every
+the feature map of a Gaussian kernel with bandwidth 1), ``psi`` in the paper's coordinates
+(see Coordinates below).  The unique equilibrium of every
 regularised method is ``(theta, psi) = (0, 0)``.
 
 One mechanism.  The losses are the ones the image GANs train with (:func:`gans.losses.build`),
@@ -14,15 +15,24 @@ and every update goes through :mod:`gans.step`.  The vector field is
 (autograd), plus ``-gamma grad(1/2 ||v||^2)`` for consensus optimisation.  Hand-derived
 fields exist only in the tests.
 
-Sign convention.  Our critic is large on *real* data; Mescheder et al.'s is large on *fake*
-data: ``psi_ours = -psi_Mescheder`` (the map ``psi -> -psi``).  Their objective
-``L = f(psi_M theta) + f(0)`` with ``f(t) = -log(1 + e^{-t})`` becomes our critic's value
-``E_P log sigmoid(D(x)) + E_Q log(1 - sigmoid(D(y))) = f(0) + f(-psi theta)``, the same ``f``
-with ``f'(0) = 1/2`` and ``f''(0) = -1/4 < 0``.  With ``f''(0) < 0`` instance noise adds
-``2 sigma^2 f''(0) = -sigma^2/2`` to the critic's diagonal of the Jacobian, so its eigenvalues
-have negative real parts (it converges); under the flipped convention the same formula would
-predict divergence, which is the pitfall this module's tests guard.  Trajectory plots in
-Mescheder's convention are ours mirrored in the theta axis.
+Coordinates (the one boundary).  Every public function of this module takes and returns
+points, fields, Jacobians and trajectories in the paper's coordinates: ``theta`` horizontal,
+``psi`` the paper's critic parameter, with Mescheder et al.'s critic ``D_psi(x) = psi x``
+*large on fake* data, so their unregularised field (Mescheder et al. 2018, Sec. 2.2, with
+``f(t) = -log(1 + e^{-t})``) is ``v(theta, psi) = (-psi f'(psi theta), theta f'(psi theta))``
+and their start point is ``(1, 1)``.  Internally the modules and :mod:`gans.losses` keep this
+project's convention (critic large on *real* data), whose parameter is
+``psi_project = -psi``: :class:`DiracCritic` and the loss code see ``psi_project``.  The map
+``S = diag(1, -1)`` (``(theta, psi) <-> (theta, -psi)``, an involution) is applied in exactly
+one place, :func:`_mirror`, called by :meth:`DiracSystem.field` (argument and result) and by
+:meth:`DiracSystem._set` / :meth:`DiracSystem._get`.  Because ``S`` is a linear isometry,
+``v_paper(x) = S v_project(S x)``, the Jacobian is ``S J_project S`` (same eigenvalues), the
+consensus term ``grad 1/2 ||v||^2`` transforms like ``v``, and a gradient step commutes with
+``S`` exactly in floating point (negation is exact).  In the project's convention the GAN's
+critic value is ``E_P log sigmoid(D(x)) + E_Q log(1 - sigmoid(D(y))) = f(0) + f(psi theta)``
+with the paper's ``psi``: the same ``f``, ``f'(0) = 1/2``, ``f''(0) = -1/4 < 0``.  With
+``f''(0) < 0`` instance noise adds ``2 sigma^2 f''(0) = -sigma^2/2`` to the critic's diagonal of
+the Jacobian, so its eigenvalues have negative real parts (it converges).
 
 Instance noise.  Expectations over ``N(0, sigma^2)`` noise on real and generated samples are
 taken with a deterministic equal-weight quantile rule: ``n`` nodes ``e_i = Phi^{-1}((i - 1/2)/n)``,
@@ -85,7 +95,12 @@ class DiracGenerator(nn.Module):
 
 
 class DiracCritic(nn.Module):
-    """``D_psi(x) = psi x`` (a score per sample, or the 1-d feature ``phi_psi(x)`` for MMD), shape ``(n, 1)``."""
+    """``D(x) = psi_project x`` (a score per sample, or the 1-d feature for MMD), shape ``(n, 1)``.
+
+    The module is a network of this project: its parameter is in the project's convention
+    (critic large on real data), ``psi_project = -psi`` with ``psi`` the paper's coordinate
+    (Mescheder et al. 2018; see the module docstring).  :class:`DiracSystem` converts.
+    """
 
     def __init__(self, psi: float = 1.0) -> None:
         super().__init__()
@@ -201,11 +216,31 @@ def default_methods() -> list[DiracMethod]:
 
 
 # ---------------------------------------------------------------------------------------------
+# the coordinate boundary
+# ---------------------------------------------------------------------------------------------
+_S = (1.0, -1.0)  # diag of S: paper (theta, psi) <-> project (theta, psi_project = -psi)
+
+
+def _mirror(x: torch.Tensor) -> torch.Tensor:
+    """``S x`` with ``S = diag(1, -1)``: paper coordinates <-> project coordinates (an involution).
+
+    The only place the two conventions meet (module docstring, "Coordinates").  Exact in
+    floating point and differentiable.
+    """
+    return x * torch.tensor(_S, dtype=x.dtype)
+
+
+# ---------------------------------------------------------------------------------------------
 # the system: modules + loss + batches, its vector field and trajectories
 # ---------------------------------------------------------------------------------------------
 @dataclass
 class DiracSystem:
-    """DiracGAN for one method: modules, the :mod:`gans.losses` loss, fixed batches, the field."""
+    """DiracGAN for one method: modules, the :mod:`gans.losses` loss, fixed batches, the field.
+
+    Points, fields, Jacobians and trajectories are in the paper's coordinates (Mescheder et al.
+    2018: ``theta`` horizontal, their ``psi`` vertical, critic large on fake); the modules hold
+    the project's ``psi_project = -psi`` (module docstring, "Coordinates").
+    """
 
     spec: DiracMethod
     G: DiracGenerator = dc_field(init=False)
@@ -228,7 +263,10 @@ class DiracSystem:
     # -- the vector field ---------------------------------------------------------------------
     @contextmanager
     def _bound(self, x: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Temporarily make ``x[0:1]``, ``x[1:2]`` the modules' parameters (so autograd sees ``x``)."""
+        """Temporarily make ``x[0:1]``, ``x[1:2]`` the modules' parameters (autograd sees ``x``).
+
+        ``x`` is in the project's coordinates (``S`` of the paper's point, :func:`_mirror`).
+        """
         old_t, old_p = self.G._parameters["theta"], self.D._parameters["psi"]
         t, p = x[0:1], x[1:2]
         self.G._parameters["theta"], self.D._parameters["psi"] = t, p
@@ -240,26 +278,30 @@ class DiracSystem:
     def field(self, x: torch.Tensor | np.ndarray | tuple[float, float]) -> torch.Tensor:
         """``v(theta, psi) = -(dL_G/dtheta, dL_D/dpsi)`` (minus ``gamma grad 1/2||v||^2`` for consensus).
 
-        From :func:`gans.step.joint_gradients` on the method's loss.  Differentiable in ``x``
-        when ``x`` requires grad (used for the Jacobian); otherwise returns a detached tensor.
-        No clipping here: WGAN's constraint acts in the update, not in the field.
+        ``x = (theta, psi)`` and the result are in the paper's coordinates: for the GAN
+        ``v = (-psi f'(psi theta), theta f'(psi theta))``, ``f'(t) = sigmoid(-t)`` (Mescheder et al.
+        2018, Sec. 2.2).  Computed as ``S v_project(S x)`` where ``v_project`` comes from
+        :func:`gans.step.joint_gradients` on the method's loss (:func:`_mirror` is ``S``).
+        Differentiable in ``x`` when ``x`` requires grad (used for the Jacobian); otherwise
+        returns a detached tensor.  No clipping here: WGAN's constraint acts in the update.
         """
         x_in = torch.as_tensor(x, dtype=DTYPE)
         if x_in.shape != (2,):
             raise ValueError(f"x: expected (theta, psi) of shape (2,), got {tuple(x_in.shape)}")
         differentiable = x_in.requires_grad
         xv = x_in if differentiable else x_in.detach().clone().requires_grad_(True)
-        with self._bound(xv) as (t, p):
+        with self._bound(_mirror(xv)) as (t, p):
             g, d, _ = joint_gradients(self.G, self.D, self.loss, self.real, self.z, create_graph=True)
             v = -torch.cat([g[0].reshape(1), d[0].reshape(1)])
             if self.spec.consensus > 0:
                 sq = 0.5 * (v ** 2).sum()
                 ct, cp = torch.autograd.grad(sq, [t, p], create_graph=True)
                 v = v - self.spec.consensus * torch.cat([ct.reshape(1), cp.reshape(1)])
+        v = _mirror(v)
         return v if differentiable else v.detach()
 
     def field_grid(self, thetas: np.ndarray, psis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Field components ``(U, V)`` on the grid ``meshgrid(thetas, psis)`` (rows: psi)."""
+        """Field components ``(U, V)`` on the grid ``meshgrid(thetas, psis)`` (rows: psi), paper coordinates."""
         U = np.zeros((len(psis), len(thetas)))
         V = np.zeros_like(U)
         for i, p in enumerate(psis):
@@ -268,18 +310,21 @@ class DiracSystem:
         return U, V
 
     def jacobian(self, x: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
-        """``dv/dx`` at ``x`` by ``torch.autograd.functional.jacobian`` (float64)."""
+        """``dv/dx`` at ``x`` by ``torch.autograd.functional.jacobian`` (float64), paper coordinates."""
         x0 = torch.tensor(x, dtype=DTYPE)
         return torch.autograd.functional.jacobian(lambda y: self.field(y), x0, create_graph=False).numpy()
 
     # -- discrete updates through gans.step -----------------------------------------------------
-    def _set(self, x: tuple[float, float]) -> None:
+    def _set(self, x: tuple[float, float] | np.ndarray) -> None:
+        """Put the paper-coordinate point ``x`` into the modules (as ``S x``)."""
+        xp = _mirror(torch.tensor([float(x[0]), float(x[1])], dtype=DTYPE))
         with torch.no_grad():
-            self.G.theta.fill_(float(x[0]))
-            self.D.psi.fill_(float(x[1]))
+            self.G.theta.fill_(xp[0].item())
+            self.D.psi.fill_(xp[1].item())
 
     def _get(self) -> np.ndarray:
-        return np.array([self.G.theta.item(), self.D.psi.item()])
+        """The modules' point in paper coordinates (``S`` of their parameters)."""
+        return _mirror(torch.tensor([self.G.theta.item(), self.D.psi.item()], dtype=DTYPE)).numpy()
 
     def _consensus_alternating(self, h: float, n_critic: int) -> None:
         """Alternating consensus optimisation: the theta- then psi-component of the consensus field.
@@ -288,17 +333,18 @@ class DiracSystem:
         consensus field ``v - gamma grad 1/2||v||^2`` (computed with
         :func:`gans.step.joint_gradients`) one player at a time, generator first.
         """
-        v = self.field(torch.tensor(self._get()))
-        with torch.no_grad():
-            self.G.theta.add_(h * v[0])
+        x = self._get()
+        x[0] += h * self.field(torch.tensor(x))[0].item()
         for _ in range(n_critic):
-            v = self.field(torch.tensor(self._get()))
-            with torch.no_grad():
-                self.D.psi.add_(h * v[1])
+            x[1] += h * self.field(torch.tensor(x))[1].item()
+        self._set(x)
 
     def run(self, scheme: str, start: tuple[float, float] = (1.0, 1.0), h: float = 0.2,
             steps: int = 500) -> np.ndarray:
         """Trajectory ``(steps + 1, 2)`` of ``(theta, psi)`` from ``start`` (row 0) under ``scheme``.
+
+        ``start`` and the rows are in the paper's coordinates (default: the paper's start
+        ``(1, 1)``, Mescheder et al. 2018, Figs. 1-3; step ``h = 0.2``, 500 steps as in their notebook).
 
         Discrete schemes use SGD with learning rate ``h`` through :mod:`gans.step`
         (``simultaneous_step``; ``alternating_step(n_critic=n_d, g_first=True)``) and the
@@ -389,7 +435,7 @@ class DiracSystem:
 
 def trajectory(spec: DiracMethod, scheme: str, start: tuple[float, float] = (1.0, 1.0), h: float = 0.2,
                steps: int = 500) -> np.ndarray:
-    """Shortcut for ``DiracSystem(spec).run(scheme, start, h, steps)``."""
+    """Shortcut for ``DiracSystem(spec).run(scheme, start, h, steps)`` (paper coordinates in and out)."""
     return DiracSystem(spec).run(scheme, start, h, steps)
 
 
@@ -448,44 +494,53 @@ def _softplus(t: sp.Expr) -> sp.Expr:
 def symbolic_objectives(spec: DiracMethod) -> tuple[sp.Expr, sp.Expr, tuple[sp.Symbol, ...]]:
     """Sympy mirror ``(L_G, L_D, noise_symbols)`` of the method's losses at ``(theta, psi)`` (both minimised).
 
-    Our convention (critic large on real, ``D_psi(x) = psi x``, real sample 0, fake sample theta):
-    gan ``L_D = softplus(0) + softplus(psi theta)``, ``L_G = -softplus(psi theta)``; nsgan
-    ``L_G = softplus(-psi theta)``; wgan ``L_D = psi theta``, ``L_G = -psi theta``; wgan_gp adds
-    ``gamma/2 (|psi| - 1)^2``; r1/r2 add ``gamma/2 psi^2``; instance noise replaces the real
-    sample by ``sigma e1`` and the fake one by ``theta + sigma e2`` (e1, e2 standard normal,
-    returned as noise symbols); mmd ``L_D = -M``, ``L_G = M``, ``M = 2 - 2 exp(-(psi theta)^2/2)``
-    (unbiased MMD^2 of two Dirac batches, Gaussian kernel, bandwidth 1); smmd divides ``M`` by
-    ``lam + g(0) + 2|g'(0)| psi^2 = lam + 1 + psi^2``.
+    The expressions mirror the :mod:`gans.losses` code, which is written in the project's
+    convention (critic large on real, ``D(x) = q x`` with ``q = psi_project``, real sample 0,
+    fake sample theta): gan ``L_D = softplus(0) + softplus(q theta)``, ``L_G = -softplus(q theta)``;
+    nsgan ``L_G = softplus(-q theta)``; wgan ``L_D = q theta``, ``L_G = -q theta``; wgan_gp adds
+    ``gamma/2 (|q| - 1)^2``; r1/r2 add ``gamma/2 q^2``; instance noise replaces the real sample
+    by ``sigma e1`` and the fake one by ``theta + sigma e2`` (e1, e2 standard normal, returned as
+    noise symbols); mmd ``L_D = -M``, ``L_G = M``, ``M = 2 - 2 exp(-(q theta)^2/2)`` (unbiased
+    MMD^2 of two Dirac batches, Gaussian kernel, bandwidth 1); smmd divides ``M`` by
+    ``lam + g(0) + 2|g'(0)| q^2 = lam + 1 + q^2``.  They are returned in the paper's
+    coordinates by the substitution ``q = -psi`` (module docstring, "Coordinates"); e.g. the
+    GAN's ``L_D = -(f(0) + f(psi theta))`` with ``f(t) = -log(1 + e^{-t})`` (Mescheder et al. 2018).
     """
     th, ps = sp.symbols("theta psi", real=True)
+    q = sp.Symbol("q", real=True)
     n = spec.name
     noise: tuple[sp.Symbol, ...] = ()
     if n in ("gan", "consensus", "r1", "r2"):
-        LD, LG = _softplus(sp.Integer(0)) + _softplus(ps * th), -_softplus(ps * th)
+        LD, LG = _softplus(sp.Integer(0)) + _softplus(q * th), -_softplus(q * th)
     elif n in ("nsgan", "nsgan_r1"):
-        LD, LG = _softplus(sp.Integer(0)) + _softplus(ps * th), _softplus(-ps * th)
+        LD, LG = _softplus(sp.Integer(0)) + _softplus(q * th), _softplus(-q * th)
     elif n == "instance_noise":
         e1, e2 = sp.symbols("e1 e2", real=True)
         s = sp.nsimplify(spec.sigma)
         noise = (e1, e2)
-        LD = _softplus(-ps * s * e1) + _softplus(ps * (th + s * e2))
-        LG = -_softplus(ps * (th + s * e2))
+        LD = _softplus(-q * s * e1) + _softplus(q * (th + s * e2))
+        LG = -_softplus(q * (th + s * e2))
     elif n in ("wgan", "wgan_gp"):
-        LD, LG = ps * th, -ps * th
+        LD, LG = q * th, -q * th
         if n == "wgan_gp":
-            LD = LD + sp.nsimplify(spec.gamma) / 2 * (sp.Abs(ps) - 1) ** 2
+            LD = LD + sp.nsimplify(spec.gamma) / 2 * (sp.Abs(q) - 1) ** 2
     else:
-        M = 2 - 2 * sp.exp(-(ps * th) ** 2 / 2)
+        M = 2 - 2 * sp.exp(-(q * th) ** 2 / 2)
         if n == "smmd":
-            M = M / (sp.nsimplify(spec.lam) + 1 + ps ** 2)
+            M = M / (sp.nsimplify(spec.lam) + 1 + q ** 2)
         LD, LG = -M, M
     if n in ("r1", "r2", "nsgan_r1"):
-        LD = LD + sp.nsimplify(spec.gamma) / 2 * ps ** 2
-    return LG, LD, noise
+        LD = LD + sp.nsimplify(spec.gamma) / 2 * q ** 2
+    to_paper = {q: -ps}
+    return LG.subs(to_paper), LD.subs(to_paper), noise
 
 
 def symbolic_field(spec: DiracMethod) -> tuple[sp.Matrix, tuple[sp.Symbol, sp.Symbol], tuple[sp.Symbol, ...]]:
-    """``v = (-dL_G/dtheta, -dL_D/dpsi)`` (consensus: ``v - gamma J^T v``) as a sympy column."""
+    """``v = (-dL_G/dtheta, -dL_D/dpsi)`` (consensus: ``v - gamma J^T v``) as a sympy column, paper coordinates.
+
+    Differentiating the paper-coordinate objectives gives the paper-coordinate field directly:
+    ``d/dpsi L(theta, -psi) = -dL/dq``, so ``v_paper = S v_project(S x)`` (module docstring).
+    """
     LG, LD, noise = symbolic_objectives(spec)
     th, ps = sp.symbols("theta psi", real=True)
     v = sp.Matrix([-sp.diff(LG, th), -sp.diff(LD, ps)])

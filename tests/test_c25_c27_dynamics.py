@@ -67,9 +67,10 @@ def test_c25_saturating_gradient_vanishes_when_the_critic_is_confident(shift: fl
 
 
 def test_c25_diracgan_saturating_generator_stalls_when_the_critic_is_confident() -> None:
-    # DiracGAN at psi theta = -20 (critic sure the fake sample is fake): the generator's field component
-    # psi sigmoid(psi theta) is ~1e-9 psi for the GAN but psi sigmoid(-psi theta) ~ psi for the NSGAN.
-    x = torch.tensor([2.0, -10.0], dtype=F64)
+    # DiracGAN in Mescheder et al.'s coordinates (critic large on fake) at psi theta = +20 (critic sure the fake
+    # sample is fake): the generator's component -psi f'(psi theta) = -psi sigmoid(-psi theta) is ~1e-9 psi for
+    # the GAN, but -psi f'(-psi theta) = -psi sigmoid(psi theta) ~ -psi for the NSGAN.
+    x = torch.tensor([2.0, 10.0], dtype=F64)
     v_sat = dirac.DiracSystem(dirac.method("gan")).field(x)[0].item()
     v_ns = dirac.DiracSystem(dirac.method("nsgan")).field(x)[0].item()
     assert v_sat == pytest.approx(-10.0 / (1 + math.exp(20.0)), rel=1e-12)
@@ -78,7 +79,11 @@ def test_c25_diracgan_saturating_generator_stalls_when_the_critic_is_confident()
 
 
 def _wgan_value(theta: float, psi: float) -> float:
-    """Critic payoff E_P D(x) - E_Q D(y) of DiracGAN (P = delta_0, Q = delta_theta, D(x) = psi x), via the loss."""
+    """Critic payoff E_P D(x) - E_Q D(y) of DiracGAN (P = delta_0, Q = delta_theta, D(x) = psi x), via the loss.
+
+    The modules are used directly, so ``psi`` is the project's critic parameter (critic large on real data),
+    not the paper's coordinate of :mod:`gans.dirac`'s public functions.
+    """
     G, D = dirac.DiracGenerator(theta), dirac.DiracCritic(psi)
     z = torch.zeros(2, 1, dtype=F64)
     d_loss, _ = losses.build({"name": "wgan", "clip": None}).d_loss(D, torch.zeros(2, 1, dtype=F64), G(z))
