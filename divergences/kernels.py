@@ -14,11 +14,21 @@ A kernel object ``k`` has
 Kernels accept numpy arrays (returned as numpy) or torch tensors (device, dtype and autograd
 graph kept).  ``get(name, **params)`` builds one from a string.
 
-Numerical conventions.  Squared distances are computed as ``||a||^2 + ||b||^2 - 2 a^T b``
-after subtracting the mean of the pooled sample (the cancellation error scales with the
-distance to the origin, REFERENCES.md "Optimal transport"), and clamped at 0.  Square roots
-(distance kernel) use a safe branch: ``||a - b||`` is 0 with a zero gradient where the squared
-distance is 0, never a NaN.
+Numerical conventions (independent of the BLAS, the CPU and the matmul rounding):
+
+* float16 / bfloat16 inputs are computed, and returned, in float32 (``working``); autocast is
+  turned off inside the Gram products.
+* Squared distances (``scaled_sq_dists``): the inputs are scaled by powers of two (exact) and the
+  pooled sample centred, so no square overflows and data far from the origin keep their digits;
+  ``||a||^2 + ||b||^2 - 2 a^T b`` is then formed by one matrix product, and every entry within its
+  rounding-error bound of 0 (Higham 2002, eq. 3.5) is recomputed directly as ``sum (a_k - b_k)^2``:
+  coincident points give exactly 0 on every machine, never ``~eps ||a||^2``.
+* Radial kernels evaluate ``g(-||a-b||^2 / length^2)`` with the factor ``s^2 / length^2`` formed
+  without overflow and capped at the largest float: the diagonal is exactly ``g(0)`` for any
+  bandwidth (no ``0 * inf``), off-diagonal values may underflow to 0.
+* Square roots (distance kernel) use a safe branch: ``||a - b||`` is 0 with a zero gradient where
+  the squared distance is 0, never a NaN.
+* Linear and polynomial Gram entries can overflow; the MMD estimators then raise ``ValueError``.
 
 Conventions for the parameters (as in the MMD-GAN code of Binkowski et al. 2018):
 
@@ -44,7 +54,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from ._arrays import ArrayLike, common_tensors, is_torch, to_output
-from ._validation import as_samples, check_choice, check_positive, check_same_dim
+from ._validation import as_samples, check_choice, check_int, check_positive, check_same_dim
 
 __all__: list[str] = []  # accessed as ``dv.kernels.<name>``; nothing re-exported at top level
 
@@ -54,31 +64,190 @@ _MEDIAN_MAX_POINTS = 1000
 # --------------------------------------------------------------------------------------------
 # low-level helpers
 # --------------------------------------------------------------------------------------------
-def sq_dists(x: torch.Tensor, y: torch.Tensor, *, center: bool = True) -> torch.Tensor:
-    """Squared Euclidean distances ``||x_i - y_j||^2`` as an ``(n, m)`` tensor, clamped at 0.
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
 
-    With ``center=True`` both inputs are shifted by the mean of the pooled rows first
-    (distances are translation invariant; the shift removes the cancellation error of
-    ``||x||^2 + ||y||^2 - 2 x^T y`` for data far from the origin).  When ``y is x`` the
-    diagonal is exactly 0.
+
+def working(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in the dtype kernels are computed in: float16 / bfloat16 become float32, others are kept.
+
+    (A half-precision ``||a||^2 + ||b||^2 - 2 a^T b`` overflows at ``|a| ~ 10`` in d = 512 and
+    loses every digit of small distances; float32 is the lowest precision used.)
+    """
+    return t.float() if t.dtype in _LOW_PRECISION else t
+
+
+def _no_autocast(t: torch.Tensor) -> Any:
+    """Context that turns autocast off, so that Gram products run in the tensors' own dtype."""
+    return torch.autocast(device_type=t.device.type, enabled=False)
+
+
+def _pow2(m: torch.Tensor) -> torch.Tensor:
+    """A power of two ``s`` (float64, 0-d, no gradient) with ``m / s`` in ``[1, 2)``; 1 if ``m == 0``.
+
+    Dividing by ``s`` is exact (barring subnormals), so scaling by it changes no rounding.
+    """
+    m = m.detach().to(torch.float64)
+    _, e = torch.frexp(m)
+    one = torch.ones_like(m)
+    return torch.where(m > 0, torch.ldexp(one, e - 1), one)
+
+
+def _absmax(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    a = x.detach().abs().amax()
+    return a if y is x else torch.maximum(a, y.detach().abs().amax())
+
+
+def _unit_roundoff(dtype: torch.dtype) -> float:
+    """Unit roundoff ``u`` of the Gram products: ``eps / 2`` of the dtype; for float32, that of the
+    reduced-precision matmul allowed by ``torch.set_float32_matmul_precision`` (TF32: 2^-11,
+    bfloat16: 2^-8)."""
+    if dtype == torch.float32:
+        return {"highest": 2.0 ** -24, "high": 2.0 ** -11}.get(torch.get_float32_matmul_precision(), 2.0 ** -8)
+    return torch.finfo(dtype).eps / 2
+
+
+def expansion_error_coef(d: int, dtype: torch.dtype) -> float:
+    """``c`` with ``|fl(||a||^2 + ||b||^2 - 2 a^T b) - ||a - b||^2| <= c (fl||a||^2 + fl||b||^2)`` in d dims.
+
+    Higham (2002, Accuracy and Stability of Numerical Algorithms, eq. 3.5 and Lemma 3.3): each
+    inner product (any summation order, with or without FMA, as any BLAS computes it) has error
+    ``<= gamma_d sum |a_k b_k|``; the two additions add two roundings, so the error is
+    ``<= gamma_{d+2} (||a||^2 + ||b||^2 + 2 ||a|| ||b||) <= 2 gamma_{d+2} (||a||^2 + ||b||^2)``, and
+    measuring it against the computed norms (each within ``gamma_d``) gives ``c = 2 gamma_{2d+2}``,
+    ``gamma_k = k u / (1 - k u)``.  ``inf`` when ``k u >= 1`` (then no digit is certain).
+    """
+    ku = (2 * d + 2) * _unit_roundoff(dtype)
+    return 2 * ku / (1 - ku) if ku < 1 else math.inf
+
+
+def scaled_sq_dists(x: torch.Tensor, y: torch.Tensor, *, center: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Squared distances in units of a power of two: ``(r, s)`` with ``||x_i - y_j||^2 = r_ij s^2``.
+
+    Steps (each exact or cancellation-free, so the result does not depend on the BLAS):
+
+    1. scale by a power of two ``s1 ~ max |entries|`` (exact), then (``center=True``) subtract the
+       mean of the pooled rows (translation invariance; removes the cancellation error of data far
+       from the origin), and scale again by a power of two ``s2 ~ max |centred entries|``: no square
+       overflows or underflows (``s = s1 s2``, float64, 0-d, no gradient);
+    2. ``r = ||a||^2 + ||b||^2 - 2 a^T b`` by one matrix product;
+    3. every entry within the expansion's rounding-error bound of 0,
+       ``r_ij <= c (||a_i||^2 + ||b_j||^2)`` with ``c = expansion_error_coef(d)``, is recomputed
+       directly as ``sum_k (a_ik - b_jk)^2`` (``_direct_sq``).  This includes every coincident
+       pair (``r = 0`` exactly, whatever the BLAS rounding) and every negative entry; the other
+       entries are > 0 and kept.  Under autograd the recomputed value carries the expansion's gradient
+       ``2 (a_i - b_j)`` (the same function), so memory stays one ``n x m`` buffer.
+
+    When ``y is x`` the diagonal is exactly 0.  Autocast is turned off (the product runs in the
+    inputs' dtype).
     """
     same = x is y
-    if center:
-        c = x.mean(0) if same else (x.sum(0) + y.sum(0)) / (x.shape[0] + y.shape[0])
-        x = x - c
-        y = x if same else y - c
-    xx = (x * x).sum(1)
-    yy = xx if same else (y * y).sum(1)
-    d2 = torch.addmm(xx[:, None], x, y.T, beta=1, alpha=-2)
-    if _no_grad(x, y):  # in place: one n x m buffer instead of four (large tiles are memory bound)
-        d2.add_(yy[None, :]).clamp_(min=0)
+    with _no_autocast(x):
+        s = _pow2(_absmax(x, y))
+        x = x / s.to(x.dtype)
+        y = x if same else y / s.to(y.dtype)
+        if center:
+            c = (x.mean(0) if same else (x.sum(0) + y.sum(0)) / (x.shape[0] + y.shape[0])).detach()
+            x = x - c
+            y = x if same else y - c
+            s2 = _pow2(_absmax(x, y))
+            x = x / s2.to(x.dtype)
+            y = x if same else y / s2.to(y.dtype)
+            s = s * s2
+        grad = not _no_grad(x, y)
+        xx = (x * x).sum(1)
+        yy = xx if same else (y * y).sum(1)
+        d2 = torch.addmm(xx[:, None], x, y.T, beta=1, alpha=-2)
+        d2 = d2 + yy[None, :] if grad else d2.add_(yy[None, :])  # in place: one n x m buffer
+        d2 = _recompute_small(d2, x, y, xx, yy, same, grad)
+        if same:  # exact zeros on the diagonal
+            if grad:
+                d2 = d2.masked_fill(torch.eye(d2.shape[0], dtype=torch.bool, device=d2.device), 0)
+            else:
+                d2.fill_diagonal_(0)
+    return d2, s
+
+
+def _recompute_small(d2: torch.Tensor, x: torch.Tensor, y: torch.Tensor, xx: torch.Tensor,
+                     yy: torch.Tensor, same: bool, grad: bool) -> torch.Tensor:
+    """Step 3 of ``scaled_sq_dists``: entries within the rounding bound of 0, computed directly."""
+    c = expansion_error_coef(x.shape[1], x.dtype)
+    with torch.no_grad():
+        dd = d2.detach()
         if same:
-            d2.fill_diagonal_(0)
+            if grad:
+                dd = dd.clone()
+            dd.fill_diagonal_(math.inf)  # the diagonal is set to 0 by the caller
+        # rows with a candidate: a cheap superset (the row's threshold with the largest ||b_j||^2)
+        rows = torch.nonzero(dd.amin(1) <= c * (xx + yy.max())).flatten()
+        if rows.numel() == 0:
+            return d2
+        hit = dd[rows] <= c * (xx[rows, None] + yy[None, :])
+        ii, jj = hit.nonzero(as_tuple=True)
+        if ii.numel() == 0:
+            return d2
+        ii = rows[ii]
+        vals = _direct_sq(x, y, ii, jj)
+    if not grad:
+        d2[ii, jj] = vals
         return d2
-    d2 = (d2 + yy[None, :]).clamp_min(0)
-    if same:  # exact zeros on the diagonal (rounding would leave ~eps ||x||^2, and sqrt amplifies it)
-        d2 = d2.masked_fill(torch.eye(d2.shape[0], dtype=torch.bool, device=d2.device), 0)
-    return d2
+    old = d2[ii, jj]
+    return d2.index_put((ii, jj), old + (vals - old.detach()))
+
+
+def _direct_sq(x: torch.Tensor, y: torch.Tensor, ii: torch.Tensor, jj: torch.Tensor) -> torch.Tensor:
+    """``sum_k (x_ik - y_jk)^2`` for the pairs ``(ii, jj)`` (no autograd), in bounded memory.
+
+    Exact duplicates (equal rows, found by ``torch.unique``) are 0 without arithmetic (a collapsed
+    sample has ~n^2 of them); the other pairs are formed from differences, through
+    ``torch.cdist``'s direct (non-matmul) mode on the sub-block of the rows and columns involved
+    when they fill at least 1/8 of it, else pair by pair.
+    """
+    with torch.no_grad():
+        ui, inv_i = torch.unique(ii, return_inverse=True)
+        uj, inv_j = torch.unique(jj, return_inverse=True)
+        _, ids = torch.unique(torch.cat([x[ui], y[uj]]), dim=0, return_inverse=True)
+        vals = torch.zeros(ii.shape[0], dtype=x.dtype, device=x.device)
+        rest = torch.nonzero(ids[inv_i] != ids[ui.numel() + inv_j]).flatten()
+        if rest.numel() == 0:
+            return vals
+        ii, jj = ii[rest], jj[rest]
+        ri, pi = torch.unique(ii, return_inverse=True)
+        rj, pj = torch.unique(jj, return_inverse=True)
+        if 8 * rest.numel() >= ri.numel() * rj.numel():
+            yb = y[rj]
+            step = max(1, (1 << 22) // max(1, rj.numel()))
+            sub = torch.cat([torch.cdist(x[ri[k:k + step]], yb, compute_mode="donot_use_mm_for_euclid_dist")
+                             for k in range(0, ri.numel(), step)])
+            vals[rest] = sub[pi, pj] ** 2
+        else:
+            step = max(1, (1 << 22) // x.shape[1])  # at most ~4M differences at a time
+            vals[rest] = torch.cat([((x[ii[k:k + step]] - y[jj[k:k + step]]) ** 2).sum(1)
+                                    for k in range(0, ii.numel(), step)])
+    return vals
+
+
+def sq_dists(x: torch.Tensor, y: torch.Tensor, *, center: bool = True) -> torch.Tensor:
+    """Squared Euclidean distances ``||x_i - y_j||^2`` as an ``(n, m)`` tensor (``>= 0``).
+
+    Computed by ``scaled_sq_dists`` (centred, scaled, exact 0 at coincident points whatever the
+    BLAS) and multiplied back by ``s^2``; entries beyond the dtype's range are ``inf``.  When
+    ``y is x`` the diagonal is exactly 0.
+    """
+    r, s = scaled_sq_dists(x, y, center=center)
+    return r * (s * s).to(r.dtype)
+
+
+def _rate(s: torch.Tensor | None, length: float, c: float, r: torch.Tensor) -> torch.Tensor:
+    """``-min(c (s / length)^2, max float)``: the factor turning scaled ``r`` into ``-||a-b||^2 c / length^2``.
+
+    Formed as ``(s / length)^2`` so that neither ``length^2`` nor ``1 / length^2`` overflows or
+    divides by 0; capped at the largest finite float so that ``r = 0`` gives exactly 0 (no
+    ``0 * inf``, kernel value ``g(0)``), while every ``r > 0`` still maps to (nearly) ``-inf``,
+    i.e. a kernel value of 0, when the bandwidth is far below the data's scale.
+    """
+    q = torch.ones((), dtype=torch.float64, device=r.device) if s is None else s.to(r.device)
+    f = (c * (q / length) ** 2).clamp(max=torch.finfo(r.dtype).max)
+    return -f.to(r.dtype)
 
 
 def _no_grad(*ts: torch.Tensor) -> bool:
@@ -108,9 +277,9 @@ def median_bandwidth(x: torch.Tensor, y: torch.Tensor | None = None) -> float:
             idx = torch.linspace(0, z.shape[0] - 1, _MEDIAN_MAX_POINTS, device=z.device).round().long()
             z = z[idx]
         z = z.to(torch.float64)
-        d2 = sq_dists(z, z)
+        r, s = scaled_sq_dists(z, z)  # scaled: no overflow of the squares for huge data
         iu = torch.triu_indices(z.shape[0], z.shape[0], offset=1, device=z.device)
-        med = float(torch.quantile(torch.sqrt(d2[iu[0], iu[1]]), 0.5))
+        med = float(torch.quantile(torch.sqrt(r[iu[0], iu[1]]), 0.5)) * float(s)
     if not med > 0:
         raise ValueError("bandwidth='median': the median pairwise distance of the pooled sample is 0")
     return med
@@ -119,8 +288,8 @@ def median_bandwidth(x: torch.Tensor, y: torch.Tensor | None = None) -> float:
 def _samples(x: ArrayLike, y: ArrayLike) -> tuple[torch.Tensor, torch.Tensor, bool]:
     as_t = is_torch(x, y)
     xt, yt = common_tensors((x, "x"), (y, "y"))
-    xt = as_samples(xt, "x")
-    yt = as_samples(yt, "y")
+    xt = working(as_samples(xt, "x"))
+    yt = working(as_samples(yt, "y"))
     check_same_dim(xt, yt)
     return xt, yt, as_t
 
@@ -151,7 +320,7 @@ class Kernel(ABC):
         """``(n,)`` vector ``k(x_i, x_i)``."""
         as_t = is_torch(x)
         (xt,) = common_tensors((x, "x"))
-        xt = as_samples(xt, "x")
+        xt = working(as_samples(xt, "x"))
         k, xt, _ = self.prepare(xt, xt)
         return to_output(k._paired(xt, xt), as_t)
 
@@ -189,22 +358,31 @@ class Kernel(ABC):
 
 
 class RadialKernel(Kernel):
-    """``K(a, b) = g(-||a - b||^2)``; subclasses give ``profile(r) = g(-r)`` and the constants."""
+    """``K(a, b) = g(-||a - b||^2)``; subclasses give ``profile_scaled`` and the SMMD constants.
+
+    Gram matrices are evaluated from ``scaled_sq_dists`` (``||a - b||^2 = r s^2``) as
+    ``g(-r s^2)`` with the factor ``s^2 / length^2`` formed by ``_rate`` (no overflow, no
+    ``0 * inf``): the diagonal is exactly ``g(0)`` for any bandwidth, off-diagonal entries may
+    underflow to 0.
+    """
 
     @abstractmethod
+    def profile_scaled(self, r: torch.Tensor, s: torch.Tensor | None, inplace: bool = False) -> torch.Tensor:
+        """``g(-r s^2)`` (``s=None``: ``s = 1``); ``inplace`` may overwrite ``r`` (no autograd)."""
+
     def profile(self, r: torch.Tensor) -> torch.Tensor:
         """``g(-r)`` at squared distances ``r``."""
-
-    def profile_(self, r: torch.Tensor) -> torch.Tensor:
-        """``profile`` computed in place in ``r`` where possible (no autograd)."""
-        return self.profile(r)
+        return self.profile_scaled(r, None)
 
     def _gram(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        r = sq_dists(x, y)
-        return self.profile_(r) if _no_grad(x, y) else self.profile(r)
+        r, s = scaled_sq_dists(x, y)
+        return self.profile_scaled(r, s, inplace=_no_grad(x, y))
 
     def _paired(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.profile(((x - y) ** 2).sum(1))
+        diff = x - y
+        s = _pow2(diff.detach().abs().amax())
+        diff = diff / s.to(diff.dtype)
+        return self.profile_scaled((diff * diff).sum(1), s)
 
 
 @dataclass(frozen=True)
@@ -237,14 +415,12 @@ class Gaussian(RadialKernel):
             raise ValueError("bandwidth='median' is resolved on data: call prepare(x, y) first")
         return float(self.bandwidth)
 
-    def profile(self, r):
-        return torch.exp(r * (-0.5 / self._sigma() ** 2))
-
-    def profile_(self, r):
-        return r.mul_(-0.5 / self._sigma() ** 2).exp_()
+    def profile_scaled(self, r, s, inplace=False):
+        a = _rate(s, self._sigma(), 0.5, r)
+        return r.mul_(a).exp_() if inplace else torch.exp(r * a)
 
     def smmd_constants(self):
-        return 1.0, 0.5 / self._sigma() ** 2
+        return 1.0, 0.5 / self._sigma() / self._sigma()
 
 
 @dataclass(frozen=True)
@@ -263,18 +439,20 @@ class MixGaussian(RadialKernel):
         for s in self.sigmas:
             check_positive(s, "sigmas")
 
-    def profile(self, r):
-        out = torch.exp(r * (-0.5 / self.sigmas[0] ** 2))
-        for s in self.sigmas[1:]:
-            out = out + torch.exp(r * (-0.5 / s ** 2))
+    def profile_scaled(self, r, s, inplace=False):
+        out = torch.exp(r * _rate(s, self.sigmas[0], 0.5, r))
+        for sig in self.sigmas[1:]:
+            out = out + torch.exp(r * _rate(s, sig, 0.5, r))
         return out
 
     def smmd_constants(self):
-        return float(len(self.sigmas)), sum(0.5 / s ** 2 for s in self.sigmas)
+        return float(len(self.sigmas)), sum(0.5 / sig / sig for sig in self.sigmas)
 
 
-def _rq(r: torch.Tensor, alpha: float, ls: float) -> torch.Tensor:
-    return torch.pow(1 + r * (0.5 / (alpha * ls ** 2)), -alpha)
+def _rq(r: torch.Tensor, s: torch.Tensor | None, alpha: float, ls: float, inplace: bool = False) -> torch.Tensor:
+    """``(1 + r s^2 / (2 alpha ls^2))^(-alpha)``."""
+    a = -_rate(s, ls, 0.5 / alpha, r)
+    return r.mul_(a).add_(1).pow_(-alpha) if inplace else torch.pow(1 + r * a, -alpha)
 
 
 @dataclass(frozen=True)
@@ -292,14 +470,11 @@ class RationalQuadratic(RadialKernel):
         check_positive(self.alpha, "alpha")
         check_positive(self.lengthscale, "lengthscale")
 
-    def profile(self, r):
-        return _rq(r, self.alpha, self.lengthscale)
-
-    def profile_(self, r):
-        return r.mul_(0.5 / (self.alpha * self.lengthscale ** 2)).add_(1).pow_(-self.alpha)
+    def profile_scaled(self, r, s, inplace=False):
+        return _rq(r, s, self.alpha, self.lengthscale, inplace)
 
     def smmd_constants(self):
-        return 1.0, 0.5 / self.lengthscale ** 2
+        return 1.0, 0.5 / self.lengthscale / self.lengthscale
 
 
 @dataclass(frozen=True)
@@ -320,14 +495,14 @@ class MixRQ(RadialKernel):
             check_positive(a, "alphas")
         check_positive(self.lengthscale, "lengthscale")
 
-    def profile(self, r):
-        out = _rq(r, self.alphas[0], self.lengthscale)
+    def profile_scaled(self, r, s, inplace=False):
+        out = _rq(r, s, self.alphas[0], self.lengthscale)
         for a in self.alphas[1:]:
-            out = out + _rq(r, a, self.lengthscale)
+            out = out + _rq(r, s, a, self.lengthscale)
         return out
 
     def smmd_constants(self):
-        return float(len(self.alphas)), len(self.alphas) * 0.5 / self.lengthscale ** 2
+        return float(len(self.alphas)), len(self.alphas) * 0.5 / self.lengthscale / self.lengthscale
 
 
 @dataclass(frozen=True)
@@ -339,14 +514,12 @@ class InverseMultiquadric(RadialKernel):
     def __post_init__(self) -> None:
         check_positive(self.scale, "scale")
 
-    def profile(self, r):
-        return torch.rsqrt(1 + r / self.scale ** 2)
-
-    def profile_(self, r):
-        return r.mul_(1 / self.scale ** 2).add_(1).rsqrt_()
+    def profile_scaled(self, r, s, inplace=False):
+        a = -_rate(s, self.scale, 1.0, r)
+        return r.mul_(a).add_(1).rsqrt_() if inplace else torch.rsqrt(1 + r * a)
 
     def smmd_constants(self):
-        return 1.0, 0.5 / self.scale ** 2
+        return 1.0, 0.5 / self.scale / self.scale
 
 
 @dataclass(frozen=True)
@@ -354,7 +527,8 @@ class Linear(Kernel):
     """Linear kernel ``a^T b`` (its MMD^2 is ``||mean(x) - mean(y)||^2``)."""
 
     def _gram(self, x, y):
-        return x @ y.T
+        with _no_autocast(x):
+            return x @ y.T
 
     def _paired(self, x, y):
         return (x * y).sum(1)
@@ -374,19 +548,19 @@ class Polynomial(Kernel):
     shift_invariant_mmd = False
 
     def __post_init__(self) -> None:
-        if int(self.degree) != self.degree or self.degree < 1:
-            raise ValueError(f"degree: must be a positive integer, got {self.degree!r}")
+        object.__setattr__(self, "degree", check_int(self.degree, "degree", minimum=1))
         if self.gamma is not None:
             check_positive(self.gamma, "gamma")
-        if not math.isfinite(float(self.coef0)) or self.coef0 < 0:
-            raise ValueError(f"coef0: must be finite and >= 0 for a positive-definite kernel, got {self.coef0!r}")
+        check_positive(self.coef0, "coef0 (>= 0 for a positive-definite kernel)", allow_zero=True)
+        object.__setattr__(self, "coef0", float(self.coef0))
 
     def _g(self, d: int) -> float:
         return 1.0 / d if self.gamma is None else float(self.gamma)
 
     def _gram(self, x, y):
-        ip = torch.addmm(torch.full((1, 1), float(self.coef0), dtype=x.dtype, device=x.device),
-                         x, y.T, alpha=self._g(x.shape[1]))
+        with _no_autocast(x):
+            ip = torch.addmm(torch.full((1, 1), float(self.coef0), dtype=x.dtype, device=x.device),
+                             x, y.T, alpha=self._g(x.shape[1]))
         return ip.pow_(int(self.degree)) if _no_grad(x, y) else torch.pow(ip, int(self.degree))
 
     def _paired(self, x, y):
@@ -397,18 +571,32 @@ class Polynomial(Kernel):
 class Distance(Kernel):
     """Distance kernel ``||a|| + ||b|| - ||a - b||`` (MMD^2 = energy distance; C20 code).
 
-    Norms go through a safe square root (gradient 0, never NaN, at coincident points).  The
-    kernel is not translation invariant but its MMD^2 estimators are, so the pooled sample is
-    centred before computing them.
+    Norms go through a safe square root (gradient 0, never NaN, at coincident points) and are
+    formed from inputs scaled by a power of two (no overflow of the squares); ``||a - b||`` comes
+    from ``scaled_sq_dists``, exactly 0 at coincident points whatever the BLAS (an expansion
+    residue of ``~eps ||a||^2`` would otherwise become ``sqrt(eps) ||a||`` here).  The kernel is
+    not translation invariant but its MMD^2 estimators are, so the pooled sample is centred
+    before computing them.
     """
 
+    @staticmethod
+    def _norms(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        sn = _pow2(_absmax(x, y))
+        xs = x / sn.to(x.dtype)
+        ys = xs if y is x else y / sn.to(y.dtype)
+        return safe_sqrt((xs * xs).sum(1)), safe_sqrt((ys * ys).sum(1)), sn
+
     def _gram(self, x, y):
-        nx = safe_sqrt((x * x).sum(1))
-        ny = safe_sqrt((y * y).sum(1))
-        return nx[:, None] + ny[None, :] - safe_sqrt(sq_dists(x, y))
+        nx, ny, sn = self._norms(x, y)
+        r, s = scaled_sq_dists(x, y)
+        return (nx[:, None] + ny[None, :]) * sn.to(nx.dtype) - safe_sqrt(r) * s.to(r.dtype)
 
     def _paired(self, x, y):
-        return safe_sqrt((x * x).sum(1)) + safe_sqrt((y * y).sum(1)) - safe_sqrt(((x - y) ** 2).sum(1))
+        nx, ny, sn = self._norms(x, y)
+        diff = x - y
+        sd = _pow2(diff.detach().abs().amax())
+        diff = diff / sd.to(diff.dtype)
+        return (nx + ny) * sn.to(nx.dtype) - safe_sqrt((diff * diff).sum(1)) * sd.to(diff.dtype)
 
 
 @dataclass(frozen=True)
@@ -440,9 +628,9 @@ class SumKernel(Kernel):
         radial = [k for k in self.kernels if isinstance(k, RadialKernel)]
         out = None
         if radial:  # share one distance matrix between the radial components
-            r = sq_dists(x, y)
+            r, s = scaled_sq_dists(x, y)
             for k in radial:
-                out = k.profile(r) if out is None else out + k.profile(r)
+                out = k.profile_scaled(r, s) if out is None else out + k.profile_scaled(r, s)
         for k in self.kernels:
             if not isinstance(k, RadialKernel):
                 out = k._gram(x, y) if out is None else out + k._gram(x, y)

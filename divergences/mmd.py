@@ -16,7 +16,11 @@ Estimators (C19; Gretton et al. 2012, Sec. 2; REFERENCES.md "MMD GANs"):
 Implementation.  Gram matrices are never formed whole: sums are accumulated over
 ``block_size x block_size`` tiles (only the upper triangle of tiles for ``Kxx``, ``Kyy``), so
 memory is ``O(block_size^2 + (n + m) d)``.  Tile sums are accumulated in float64 and the result
-is returned in the input dtype.  For kernels whose MMD is shift invariant (radial, linear,
+is returned in the input dtype, except that float16 / bfloat16 samples are computed in float32
+and the result is float32 (a half-precision result would round small MMD^2 values to 0).
+Distances are exact at coincident points and free of overflow (``kernels.scaled_sq_dists``);
+if a Gram entry or sum still overflows (linear / polynomial kernels on huge inputs) a
+``ValueError`` names the samples and the kernel: no silent NaN or inf.  For kernels whose MMD is shift invariant (radial, linear,
 distance) the pooled sample is centred first.  With autograd on and more than one tile, each
 tile is recomputed in the backward pass (activation checkpointing), which keeps memory bounded
 for gradients too.  numpy in -> Python float out (float64); torch in -> 0-d tensor, same device.
@@ -33,7 +37,7 @@ from torch.utils.checkpoint import checkpoint
 
 from . import kernels as _kernels
 from ._arrays import ArrayLike, common_tensors, is_torch, to_output
-from ._validation import as_samples, check_choice, check_same_dim
+from ._validation import as_samples, check_choice, check_int, check_same_dim
 
 __all__ = ["mmd2", "mmd", "mmd2_variance", "mmd_witness", "mmd_test", "MMDTestResult"]
 
@@ -45,11 +49,17 @@ DEFAULT_BLOCK = 2048
 # shared plumbing
 # --------------------------------------------------------------------------------------------
 def _check_block(block_size: int | None) -> int:
+    """``None`` (the documented default) means ``DEFAULT_BLOCK``; otherwise an integer >= 1."""
     if block_size is None:
         return DEFAULT_BLOCK
-    if isinstance(block_size, bool) or int(block_size) != block_size or block_size < 1:
-        raise ValueError(f"block_size: must be a positive integer, got {block_size!r}")
-    return int(block_size)
+    return check_int(block_size, "block_size", minimum=1)
+
+
+def _check_finite_result(v: torch.Tensor, k: _kernels.Kernel, names: str, dtype: torch.dtype) -> None:
+    """Raise (instead of returning inf / NaN) when a Gram entry or sum overflowed ``dtype``."""
+    if not bool(torch.isfinite(v).all()):
+        raise ValueError(f"{names}: the {type(k).__name__} kernel overflows {dtype} on these inputs "
+                         f"(a Gram entry or a sum of them is not finite); rescale the samples")
 
 
 def _setup(x: ArrayLike, y: ArrayLike, kernel: Any, kernel_params: dict, *, min_n: int,
@@ -57,8 +67,8 @@ def _setup(x: ArrayLike, y: ArrayLike, kernel: Any, kernel_params: dict, *, min_
     """Validate samples, build and prepare the kernel, centre the pooled sample if allowed."""
     as_t = is_torch(x, y)
     xt, yt = common_tensors((x, "x"), (y, "y"))
-    xt = as_samples(xt, "x", min_n=min_n)
-    yt = as_samples(yt, "y", min_n=min_n)
+    xt = _kernels.working(as_samples(xt, "x", min_n=min_n))
+    yt = _kernels.working(as_samples(yt, "y", min_n=min_n))
     check_same_dim(xt, yt)
     k = _kernels.get(kernel, **kernel_params)
     k, xt, yt = k.prepare(xt, yt)
@@ -94,12 +104,17 @@ def _tile(k: _kernels.Kernel, a: torch.Tensor, b: torch.Tensor, drop_diag: bool,
 
 
 def _gram_stats(k: _kernels.Kernel, a: torch.Tensor, b: torch.Tensor | None, bs: int, *,
-                drop_diag: bool, want_rows: bool = False, want_sq: bool = False) -> _Stats:
+                drop_diag: bool, want_rows: bool = False, want_sq: bool = False,
+                names: str = "x, y") -> _Stats:
     """Tile-wise sums of the Gram matrix ``k(a, b)``; ``b=None`` means ``k(a, a)`` (symmetric).
 
     For the symmetric case only tiles ``I <= J`` are computed and off-diagonal tiles count
     twice; ``drop_diag`` removes the entries ``k(a_i, a_i)`` (symmetric case only).
+    float16 / bfloat16 tiles are computed in float32.  Raises ``ValueError`` (naming ``names``
+    and the kernel) if a sum is not finite (an overflowing Gram entry).
     """
+    a = _kernels.working(a)
+    b = None if b is None else _kernels.working(b)
     same = b is None
     bb = a if same else b
     n, m = a.shape[0], bb.shape[0]
@@ -133,6 +148,8 @@ def _gram_stats(k: _kernels.Kernel, a: torch.Tensor, b: torch.Tensor | None, bs:
     if want_rows:
         rows = torch.cat([sum(row_parts[i]) for i in range(0, n, bs)])
         cols = rows if same else torch.cat([sum(col_parts[j]) for j in range(0, m, bs)])
+    _check_finite_result(total.detach() if sq is None else torch.stack([total.detach(), sq.detach()]),
+                         k, names, a.dtype)
     return _Stats(total, rows, cols, sq)
 
 
@@ -151,7 +168,9 @@ def mmd2(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussian",
     Sec. 6).  ``block_size``: tile size of the blockwise Gram sums (default 2048).
 
     Raises ``ValueError`` for non-finite or empty samples, a dimension mismatch, fewer than 2
-    samples per set for "unbiased"/"linear", unknown kernels or estimators.
+    samples per set for "unbiased"/"linear", unknown kernels or estimators, a ``block_size`` that
+    is not an integer >= 1, and inputs on which the kernel overflows (see the module docstring).
+    float16 / bfloat16 samples are computed in float32 and give a float32 result.
     """
     check_choice(estimator, "estimator", ESTIMATORS)
     bs = _check_block(block_size)
@@ -161,11 +180,12 @@ def mmd2(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussian",
         p = min(n, m) // 2
         x0, x1 = xt[0:2 * p:2], xt[1:2 * p:2]
         y0, y1 = yt[0:2 * p:2], yt[1:2 * p:2]
-        h = k._paired(x0, x1) + k._paired(y0, y1) - k._paired(x0, y1) - k._paired(x1, y0)
-        return to_output(h.mean(), as_t)
+        h = (k._paired(x0, x1) + k._paired(y0, y1) - k._paired(x0, y1) - k._paired(x1, y0)).mean()
+        _check_finite_result(h.detach(), k, "x, y", xt.dtype)
+        return to_output(h, as_t)
     drop = estimator == "unbiased"
-    sxx = _gram_stats(k, xt, None, bs, drop_diag=drop).total
-    syy = _gram_stats(k, yt, None, bs, drop_diag=drop).total
+    sxx = _gram_stats(k, xt, None, bs, drop_diag=drop, names="x").total
+    syy = _gram_stats(k, yt, None, bs, drop_diag=drop, names="y").total
     sxy = _gram_stats(k, xt, yt, bs, drop_diag=False).total
     if drop:
         val = sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2 * sxy / (n * m)
@@ -210,8 +230,8 @@ def mmd2_variance(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "g
     bs = _check_block(block_size)
     k, xt, yt, as_t = _setup(x, y, kernel, kernel_params, min_n=4)
     n, m = xt.shape[0], yt.shape[0]
-    X = _gram_stats(k, xt, None, bs, drop_diag=True, want_rows=True, want_sq=True)
-    Y = _gram_stats(k, yt, None, bs, drop_diag=True, want_rows=True, want_sq=True)
+    X = _gram_stats(k, xt, None, bs, drop_diag=True, want_rows=True, want_sq=True, names="x")
+    Y = _gram_stats(k, yt, None, bs, drop_diag=True, want_rows=True, want_sq=True, names="y")
     XY = _gram_stats(k, xt, yt, bs, drop_diag=False, want_rows=True, want_sq=True)
 
     def one_sample(s: _Stats, N: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -240,6 +260,7 @@ def mmd2_variance(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "g
     ey = (Y.rows * XY.cols).sum() / (m * (m - 1) * n) - (Sy * T - 2 * (Y.rows * XY.cols).sum()) / (
         m * (m - 1) * (m - 2) * n)
     var = var_a + var_b + 4 * var_c - 4 * (2 * ex / n) - 4 * (2 * ey / m)
+    _check_finite_result(var.detach(), k, "x, y", xt.dtype)  # products of large sums can overflow
     return to_output(var.to(xt.dtype), as_t)
 
 
@@ -255,9 +276,9 @@ def mmd_witness(t: ArrayLike, x: ArrayLike, y: ArrayLike, kernel: str | _kernels
     bs = _check_block(block_size)
     as_t = is_torch(t, x, y)
     tt, xt, yt = common_tensors((t, "t"), (x, "x"), (y, "y"))
-    tt = as_samples(tt, "t")
-    xt = as_samples(xt, "x")
-    yt = as_samples(yt, "y")
+    tt = _kernels.working(as_samples(tt, "t"))
+    xt = _kernels.working(as_samples(xt, "x"))
+    yt = _kernels.working(as_samples(yt, "y"))
     check_same_dim(xt, yt)
     check_same_dim(tt, xt, "t", "x")
     k0 = _kernels.get(kernel, **kernel_params)
@@ -267,8 +288,8 @@ def mmd_witness(t: ArrayLike, x: ArrayLike, y: ArrayLike, kernel: str | _kernels
     out = []
     for i in range(0, tt.shape[0], bs):
         ti = tt[i:i + bs]
-        fx = _gram_stats(k, ti, xt, bs, drop_diag=False, want_rows=True).rows
-        fy = _gram_stats(k, ti, yt, bs, drop_diag=False, want_rows=True).rows
+        fx = _gram_stats(k, ti, xt, bs, drop_diag=False, want_rows=True, names="t, x").rows
+        fy = _gram_stats(k, ti, yt, bs, drop_diag=False, want_rows=True, names="t, y").rows
         out.append(fx / xt.shape[0] - fy / yt.shape[0])
     return to_output(torch.cat(out).to(tt.dtype), as_t)
 
@@ -308,11 +329,10 @@ def mmd_test(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussi
     A median bandwidth is resolved once on the pooled sample (it is permutation invariant).
     """
     check_choice(estimator, "estimator", ("biased", "unbiased"))
-    if isinstance(n_permutations, bool) or int(n_permutations) != n_permutations or n_permutations < 1:
-        raise ValueError(f"n_permutations: must be a positive integer, got {n_permutations!r}")
-    if isinstance(seed, bool) or int(seed) != seed:
-        raise ValueError(f"seed: must be an integer, got {seed!r}")
-    B = int(n_permutations)
+    B = check_int(n_permutations, "n_permutations", minimum=1)
+    seed = check_int(seed, "seed", minimum=0)
+    if seed >= 2 ** 64:
+        raise ValueError(f"seed: must be < 2**64 (torch.Generator.manual_seed), got {seed!r}")
     bs = _check_block(block_size)
     with torch.no_grad():
         k, xt, yt, _ = _setup(x, y, kernel, kernel_params, min_n=2 if estimator == "unbiased" else 1)
@@ -343,6 +363,7 @@ def mmd_test(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussi
             stats = sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2 * sxy / (n * m)
         else:
             stats = sxx / n ** 2 + syy / m ** 2 - 2 * sxy / (n * m)
+        _check_finite_result(stats, k, "x, y", z.dtype)
         stats = stats.cpu().numpy()
     obs, null = float(stats[0]), stats[1:]
     tol = 1e-12 * max(1.0, float(np.abs(stats).max()))  # relabellings equal to the observed one tie
