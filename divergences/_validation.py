@@ -93,3 +93,39 @@ def check_positive(value: float, name: str, *, allow_zero: bool = False) -> None
 def check_choice(value: str, name: str, choices: tuple[str, ...] | list[str]) -> None:
     if value not in choices:
         raise ValueError(f"{name}: unknown value {value!r}; expected one of {sorted(choices)}")
+
+
+def check_int(value, name: str, *, minimum: int | None = None) -> int:
+    """An integer-like argument (``k``, ``seed``, ``n_permutations``, ``block_size``, ...).
+
+    Accepts Python/numpy/torch integers and integral floats (``3.0``); rejects ``None``,
+    ``bool``, strings, NaN, +-inf, non-integral floats (``1.5``) and values below
+    ``minimum``, with a ValueError naming the argument. Returns the value as ``int``.
+    """
+    import numbers
+
+    if isinstance(value, bool) or value is None or isinstance(value, (str, bytes)):
+        raise ValueError(f"{name}: must be an integer, got {value!r}")
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1 or value.is_complex():
+            raise ValueError(f"{name}: must be an integer, got a tensor of shape {tuple(value.shape)}")
+        value = value.item()
+    if not isinstance(value, numbers.Real):
+        try:
+            import numpy as _np
+            if isinstance(value, _np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
+                value = value.item()
+            else:
+                raise TypeError
+        except TypeError:
+            raise ValueError(f"{name}: must be an integer, got {value!r}") from None
+    if isinstance(value, numbers.Integral):
+        v = int(value)
+    else:
+        f = float(value)
+        if f != f or f in (float("inf"), float("-inf")) or f != int(f):
+            raise ValueError(f"{name}: must be an integer, got {value!r}")
+        v = int(f)
+    if minimum is not None and v < minimum:
+        raise ValueError(f"{name}: must be >= {minimum}, got {value!r}")
+    return v
