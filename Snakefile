@@ -21,6 +21,7 @@ include: "experiments/rules/disjoint.smk"
 include: "experiments/rules/diracgan.smk"
 include: "experiments/rules/toy.smk"
 include: "experiments/rules/images.smk"
+include: "experiments/rules/feature_net.smk"
 
 
 rule all:

@@ -10,6 +10,14 @@ The critic is wrapped in :class:`CriticDDP`: during the generator step :mod:`gan
 the critic (``requires_grad=False``), and then the critic must be called *without* the DDP
 forward (which would wait for critic gradients that never come); during critic steps the DDP
 forward is used so its gradients are all-reduced.
+
+Batch size: ``train.batch_size`` is per process and the data is not sharded (each rank draws
+its own seeded permutation of the whole dataset), so the global batch is
+``batch_size * world_size`` (the trainer logs it); divide by the number of processes to keep a
+paper's batch.  Buffers are not broadcast (``broadcast_buffers=False``): spectral norm's ``u``,
+``v`` stay equal on all ranks because their initialisation does not depend on the rank and the
+power iteration is deterministic on identical weights; the generator's BatchNorm running
+statistics differ per rank, and rank 0's are the ones saved (model and EMA).
 """
 
 from __future__ import annotations

@@ -10,6 +10,12 @@ the toy and the image GANs share one mechanism (DESIGN.md).  Schemes (Mescheder 
   ``g_first`` (Mescheder's DiracGAN: generator first; WGAN training: critic first).
 
 All losses are minimised (see :mod:`gans.losses.base`).
+
+Parametrisations (spectral norm, :mod:`gans.nets.spectral`) are evaluated once per critic or
+generator step: both run under ``torch.nn.utils.parametrize.cached()``, so every call of the
+critic inside one step sees the same normalised weights and the power iteration advances once
+per update (Miyato et al. 2018, Alg. 1).  ``joint_gradients`` is not cached: it differentiates
+two losses in two separate ``autograd.grad`` calls, which a shared cached weight would forbid.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from .losses.base import GANLoss, Logs
 
@@ -72,11 +79,12 @@ def simultaneous_step(G: nn.Module, D: nn.Module, loss: GANLoss, opt_g: torch.op
 def critic_step(G: nn.Module, D: nn.Module, loss: GANLoss, opt_d: torch.optim.Optimizer,
                 real: torch.Tensor, z: torch.Tensor) -> Logs:
     """One critic update on a fresh generated batch (the generator is not differentiated)."""
-    with torch.no_grad():
-        fake = G(z)
-    opt_d.zero_grad(set_to_none=True)
-    ld, logs = loss.d_loss(D, real, fake)
-    ld.backward()
+    with parametrize.cached():  # one normalised weight (one power iteration) for the whole step
+        with torch.no_grad():
+            fake = G(z)
+        opt_d.zero_grad(set_to_none=True)
+        ld, logs = loss.d_loss(D, real, fake)
+        ld.backward()
     opt_d.step()
     loss.after_d_step(D)
     return logs
@@ -90,8 +98,9 @@ def generator_step(G: nn.Module, D: nn.Module, loss: GANLoss, opt_g: torch.optim
         p.requires_grad_(False)
     try:
         opt_g.zero_grad(set_to_none=True)
-        lg, logs = loss.g_loss(D, real, G(z))
-        lg.backward()
+        with parametrize.cached():
+            lg, logs = loss.g_loss(D, real, G(z))
+            lg.backward()
         opt_g.step()
     finally:
         for p in dps:

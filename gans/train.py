@@ -24,6 +24,13 @@ Determinism: network init, the dataset, the real-batch order and the latents com
 generators seeded by ``seed`` (and the DDP rank); losses that draw random numbers (gradient
 penalty interpolation, instance noise) use the global torch RNG, which is seeded from ``seed``
 and saved in the checkpoint.  On CPU, ``--resume`` reproduces an uninterrupted run bit for bit.
+On CUDA it does not, and no run is bit-reproducible there: every random number still comes from
+the checkpointed CPU generators (latents, data order, penalty weights) and the CUDA RNG states
+are saved too, so a resumed run starts from the same weights, optimiser moments, batches and
+latents; but cuDNN's autotuned (``cudnn.benchmark``) and atomic-add kernels (convolution
+backward, ``index_add``, scatter) and bf16 reductions sum in an order that varies between runs,
+so trajectories drift apart at rounding level from the first step and the drift grows with
+training.  Expect statistically equivalent runs, not equal ones.
 
 Real data (:class:`BatchStream`): datasets without an in-memory ``tensor`` (CelebA JPEGs, image
 folders, memory-mapped ImageNet) are read by ``data.workers`` worker processes (default
@@ -32,11 +39,27 @@ device).  The batches, and so the trained weights, do not depend on the number o
 which is left out of the config hash; each item is loaded as a function of (index, epoch), so
 CelebA's random crop + flip (``data.augment``) differs between epochs and is reproducible.
 
-On CUDA: bf16 autocast (``train.amp``), ``channels_last`` for image networks and optional
-``torch.compile`` (not with gradient penalties: double backward through compiled graphs is
-unsupported).  Losses are checked for NaN/Inf every ``train.nan_check_every`` steps; on a
-non-finite value training stops with :class:`TrainingDiverged` and the last checkpoint, written
-before the failure, is left untouched.
+On CUDA: bf16 autocast (``train.amp``; the MMD kernel head, the SMMD scale and spectral
+norm's sigma are computed in float32 inside it, see :mod:`gans.losses.mmd` and
+:mod:`gans.nets.spectral`), ``channels_last`` for image networks, ``cudnn.benchmark`` (shapes
+are static: every batch has ``batch_size`` images of one resolution, so the autotuned
+convolution algorithms chosen at the first step stay the fastest; restored on exit) and
+optional ``torch.compile`` (:func:`compile_networks`).  torch.compile's aot_autograd cannot
+differentiate a compiled graph twice, so the critic is compiled only for losses without
+input-gradient terms (gradient penalties, witness GP, the SMMD scale); otherwise only the
+generator is compiled, and the run says so on stderr.  Spectral-norm critics compile (one power
+iteration per step, :mod:`gans.step`).
+
+Host synchronisations: an iteration (``n_critic`` critic steps, one generator step, the EMA)
+reads nothing back from the device, except the NaN guard: the losses' non-finite flags are
+accumulated on the device every step and read once every ``train.nan_check_every`` steps (and
+before every metrics row, evaluation and checkpoint), so with ``nan_check_every: 1`` there is
+one synchronisation per iteration and with ``k`` one per ``k`` iterations.  On a non-finite value
+training stops with :class:`TrainingDiverged` naming the first bad step and the last checkpoint,
+written before the failure, which is left untouched.
+
+DDP: ``train.batch_size`` is per process; the global batch is ``batch_size * world_size``
+(logged at start), so the paper's batch 64 on N GPUs needs ``batch_size: 64 / N``.
 """
 
 from __future__ import annotations
@@ -68,7 +91,8 @@ from .nets import build_discriminator, build_generator
 from .step import alternating_step
 
 __all__ = ["train", "resume_plan", "load_generator", "load_run_config", "build_loss", "build_optimizer",
-           "TrainingDiverged", "BatchStream", "LatentStream", "TRAINING_KEYS", "main"]
+           "TrainingDiverged", "BatchStream", "LatentStream", "TRAINING_KEYS", "main", "compile_networks",
+           "needs_double_backward", "autocast_context"]
 
 # keys every training checkpoint holds (gans.checkpoint module docstring)
 TRAINING_KEYS = ("generator", "discriminator", "ema", "opt_g", "opt_d", "step", "rng", "sampler", "config",
@@ -123,8 +147,8 @@ class BatchStream:
             self._prefetch = Prefetcher(self.dataset, self.index, self.batch_size, self.workers,
                                         pin_memory=self.device.type == "cuda", seed=self.seed)
         idx, ep = self.index.next(self.batch_size)
-        if self.tensor is not None:
-            batch = self.tensor[idx.to(self.tensor.device)]
+        if self.tensor is not None:  # non-blocking: a fresh pageable index tensor is staged at once
+            batch = self.tensor[idx.to(self.tensor.device, non_blocking=True)]
         elif self._prefetch is not None:
             batch, got_idx, got_ep = self._prefetch.next()
             if not (torch.equal(got_idx, idx) and torch.equal(got_ep, ep)):
@@ -199,6 +223,54 @@ def build_loss(cfg: Mapping[str, Any], generator: torch.Generator | None = None)
         return _import_callable(name, "loss.name")(dict(cfg))
     from . import losses
     return losses.build(dict(cfg), generator=generator)
+
+
+def needs_double_backward(loss: Any) -> bool:
+    """Whether the critic loss differentiates through input gradients (second-order autograd).
+
+    True for every loss with a penalty (WGAN-GP, R1/R2, DRAGAN, MMD-GAN's witness GP) and for
+    the Scaled MMD (its scale holds ``E ||grad_x phi||^2``, Arbel et al. 2018, Prop. 4); also for
+    objects that are not :class:`gans.losses.PenalisedLoss` (a ``module:factory`` loss), unless
+    they set ``double_backward = False``.
+    """
+    flag = getattr(loss, "double_backward", None)
+    if flag is not None:
+        return bool(flag)
+    from .losses import PenalisedLoss, ScaledMMDLoss
+    if not isinstance(loss, PenalisedLoss):
+        return True
+    return bool(loss.penalties) or isinstance(loss, ScaledMMDLoss)
+
+
+def compile_networks(G: nn.Module, D: nn.Module, loss: Any, enabled: bool) -> tuple[nn.Module, nn.Module, str]:
+    """``(G', D', note)``: the networks under ``torch.compile`` where that works.
+
+    ``G`` is always compiled (when ``enabled``); ``D`` only when :func:`needs_double_backward`
+    is false, because aot_autograd raises "torch.compile with aot_autograd does not currently
+    support double backward" on a compiled critic inside a gradient penalty.  ``note`` says
+    what was compiled (the trainer prints it); ``""`` when ``enabled`` is false.
+    """
+    if not enabled:
+        return G, D, ""
+    name = getattr(loss, "name", type(loss).__name__)
+    if needs_double_backward(loss):
+        return (torch.compile(G), D, f"train.compile: generator compiled; critic left eager, because loss {name!r} "
+                "differentiates through input gradients (double backward), which torch.compile does not support")
+    return torch.compile(G), torch.compile(D), f"train.compile: generator and critic compiled (loss {name!r})"
+
+
+def autocast_context(device: torch.device, amp: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast on ``device`` when ``amp == "bf16"``, else a null context (the trainer
+    passes ``amp="none"`` on CPU: CPU autocast keeps reductions in bf16 and is not used)."""
+    if amp == "bf16":
+        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _note(msg: str, info: gdist.DistInfo) -> None:
+    """A run-configuration message on stderr (main rank only)."""
+    if msg and info.is_main:
+        print(f"gans.train: {msg}", file=sys.stderr, flush=True)
 
 
 def build_optimizer(params: Sequence[nn.Parameter], cfg: Mapping[str, Any], lr: float) -> torch.optim.Optimizer:
@@ -319,6 +391,9 @@ def train(cfg: Mapping[str, Any], out: str | Path, resume: bool = False, *, loss
     info = gdist.setup(cfg["device"])
     cuda = info.device.type == "cuda"
     with torch.random.fork_rng(devices=[info.device] if cuda else []), contextlib.ExitStack() as cleanup:
+        if cuda:  # static shapes: let cuDNN autotune once; the process-wide flag is restored on exit
+            cleanup.callback(setattr, torch.backends.cudnn, "benchmark", torch.backends.cudnn.benchmark)
+            torch.backends.cudnn.benchmark = True
         return _train(cfg, out, resume, loss, overwrite, info, cleanup)
 
 
@@ -418,12 +493,14 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
             remove_checkpoints(out)  # overwrite: the old run's checkpoints must not be fallen back on
         (out / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     per_step = tc["batch_size"] * info.world_size
+    if info.enabled:
+        _note(f"DDP with {info.world_size} processes: train.batch_size {tc['batch_size']} per process, "
+              f"global batch {per_step}", info)
 
-    Gw, Dw = G, D
-    if cuda and tc["compile"]:
-        Gw, Dw = torch.compile(Gw), torch.compile(Dw)
+    Gw, Dw, note = compile_networks(G, D, loss, cuda and tc["compile"])
+    _note(note, info)
     Gw, Dw = gdist.wrap_generator(Gw, info), gdist.wrap_critic(Dw, info)
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda and tc["amp"] == "bf16" else contextlib.nullcontext()
+    amp = autocast_context(device, tc["amp"] if cuda else "none")
 
     fixed_z = LatentStream(cfg["latent"]["dim"], 1, cfg["latent"].get("distribution", "normal"),
                            _stream_seed(seed, 0, 5), device)(2000 if not images else tc["n_samples"])
@@ -479,6 +556,28 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
     t0, steps_t0 = time.perf_counter(), step
     if not resume and info.is_main:
         log_samples(0)
+    # NaN guard state, on the device: the first step since the last check at which a logged loss
+    # was non-finite (-1: none) and which log keys were non-finite at that step; read back (one
+    # synchronisation) only when a check is due
+    guard_keys: tuple[str, ...] = ()
+    guard_bad = guard_first = None
+
+    def check_finite_losses() -> None:
+        nonlocal guard_bad, guard_first
+        if guard_bad is None:
+            return
+        first, *flags = torch.cat([guard_first.reshape(1), guard_bad.long()]).tolist()  # the one sync
+        if first >= 0:
+            bad = sorted(k for k, f in zip(guard_keys, flags) if f)
+            if bar is not None:
+                bar.close()
+            if info.is_main and rows:
+                _write_metrics(rows, out / "metrics.csv")
+            raise TrainingDiverged(f"non-finite loss value(s) {bad} at step {first}: training stopped; "
+                                   f"{where_last_good()}. "
+                                   "Lower the learning rate or add a penalty, then --resume or restart.")
+        guard_bad = guard_first = None
+
     while step < total:
         with amp:
             logs = alternating_step(Gw, Dw, loss, opt_g, opt_d, real_stream, z_stream, n_critic=tc["n_critic"],
@@ -490,22 +589,28 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
             v = v.detach().float()
             sums[k] = sums[k] + v if k in sums else v
         n_acc += 1
-        if step % tc["nan_check_every"] == 0 or step == total:
-            vals = {k: v.detach().float() for k, v in logs.items()}
-            if vals and not bool(torch.isfinite(torch.stack(list(vals.values()))).all()):
-                bad = sorted(k for k, v in vals.items() if not torch.isfinite(v))
-                if bar is not None:
-                    bar.close()
-                if info.is_main and rows:
-                    _write_metrics(rows, out / "metrics.csv")
-                raise TrainingDiverged(f"non-finite loss value(s) {bad} at step {step}: training stopped; "
-                                       f"{where_last_good()}. "
-                                       "Lower the learning rate or add a penalty, then --resume or restart.")
+        if logs:
+            if tuple(logs) != guard_keys:  # first step, or a loss whose log keys changed
+                check_finite_losses()
+                guard_keys = tuple(logs)
+            nonfinite = ~torch.isfinite(torch.stack([logs[k].detach().float().reshape(()) for k in guard_keys]))
+            if guard_bad is None:
+                guard_bad = nonfinite
+                guard_first = torch.where(nonfinite.any(), step, -1)
+            else:
+                new = (guard_first < 0) & nonfinite.any()
+                guard_first = torch.where(new, step, guard_first)
+                guard_bad = torch.where(new, nonfinite, guard_bad)
         evaluated = cfg["eval"].get("every", 0) > 0 and (step % cfg["eval"]["every"] == 0 or step == total)
-        if step % tc["log_every"] == 0 or step == total or evaluated:
+        logged = step % tc["log_every"] == 0 or step == total or evaluated
+        saving = (tc["checkpoint_every"] > 0 and step % tc["checkpoint_every"] == 0) or step == total
+        if step % tc["nan_check_every"] == 0 or logged or saving:
+            check_finite_losses()
+        if logged:
             elapsed = time.perf_counter() - t0
             row: dict[str, Any] = {"step": step, "images_seen": step * per_step}
-            row.update({k: float(v / n_acc) for k, v in sums.items()})
+            means = torch.stack([v.reshape(()) for v in sums.values()]).div(n_acc).tolist() if sums else []
+            row.update(dict(zip(sums, means)))  # one read-back for the whole row
             row["images_per_s"] = (step - steps_t0) * per_step / max(elapsed, 1e-9)
             if evaluated:
                 row.update(run_eval(step))
@@ -518,7 +623,7 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
                                  and isinstance(v, float)}, refresh=False)
         if (tc["sample_every"] > 0 and step % tc["sample_every"] == 0) or step == total:
             log_samples(step)
-        if (tc["checkpoint_every"] > 0 and step % tc["checkpoint_every"] == 0) or step == total:
+        if saving:
             save(step, sums, n_acc)
             last_good = (step, ckpt_path)
         if bar is not None:

@@ -163,6 +163,7 @@ DATASETS: dict[str, DatasetSpec] = {
     "lfw_faces": DatasetSpec("gans.data.standins", {"resolution": (32, positive_int)}),
     "skimage_crops": DatasetSpec("gans.data.standins", {"resolution": (32, positive_int), "n": (4096, positive_int)}),
     "digits": DatasetSpec("gans.data.standins", {"resolution": (32, positive_int)}),
+    "mnist5k": DatasetSpec("gans.data.mnist", {"split": ("train", choice("train", "heldout"))}),
 }
 
 

@@ -20,6 +20,25 @@ papers); the kernel is ``k(phi(a), phi(b))`` with a base kernel from
   the paper's lambda (default 1 here).  SN-SMMD is the same loss with a spectrally
   normalised critic whose layers carry a learnable scale (an architecture option of
   :mod:`gans.nets`).
+
+Kernel head on the training path (:func:`feature_mmd2`, :func:`feature_witness`).  The estimators
+are those of ``dv.mmd2`` / ``dv.mmd_witness`` (formulas in :mod:`divergences.mmd`, C19), evaluated
+without their input validation: ``dv``'s finiteness checks and exact-small-distance recomputation
+each read a value back to the host, which on CUDA is a device synchronisation in the middle of
+every critic forward (27 per generator iteration for MMD-GP).  Here the features are finite or
+the trainer's NaN guard (:mod:`gans.train`) stops the run, so nothing is lost.  Conventions:
+
+* features are cast to float32 (float64 is kept) and the head runs with autocast turned off on
+  every device: a bfloat16 ``exp``/``sum`` rounds MMD^2 of order 1e-3 to exactly 0;
+* squared distances are formed from differences, ``||a_i - b_j||^2 = sum_k (a_ik - b_jk)^2``
+  (exact 0 at coincident points, no cancellation, no BLAS dependence, twice differentiable);
+  memory ``n m k`` numbers, so batches with ``n m k > 2^24`` use ``dv``'s tiled path instead;
+* Gram sums are accumulated in float64 (as ``dv`` does) and returned in the features' dtype;
+* for shift-invariant kernels the pooled sample is centred (detached mean) before a linear term;
+* kernels other than radial, linear, polynomial and their sums (feature kernels, median
+  bandwidths, distance kernels) go through ``dv.mmd2`` / ``dv.mmd_witness`` unchanged.
+
+Tests check the head against ``dv`` to float64 rounding (``tests/test_gpu_paths.py``).
 """
 
 from __future__ import annotations
@@ -35,7 +54,8 @@ import divergences as dv
 from .core import PenalisedLoss
 from .penalties import Logs, Penalty, _positive, input_grad_sqnorms, uniform_like
 
-__all__ = ["MMDLoss", "WitnessGradientPenalty", "ScaledMMDLoss", "resolve_kernel"]
+__all__ = ["MMDLoss", "WitnessGradientPenalty", "ScaledMMDLoss", "resolve_kernel", "feature_mmd2",
+           "feature_witness"]
 
 
 def resolve_kernel(kernel: Any) -> Any:
@@ -45,6 +65,97 @@ def resolve_kernel(kernel: Any) -> Any:
             raise ValueError(f"kernel: a mapping needs a 'name', got {dict(kernel)!r}")
         return dv.kernels.get(kernel["name"], **{k: v for k, v in kernel.items() if k != "name"})
     return dv.kernels.get(kernel)
+
+
+_DIRECT_MAX = 2 ** 24  # n * m * k above which the difference tensor is too big: use dv's tiled path
+
+
+def _head_dtype(t: torch.Tensor) -> torch.Tensor:
+    """float16 / bfloat16 features as float32; float32 and float64 unchanged."""
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+
+
+def _fast_kernel(k: Any) -> bool:
+    """True when :func:`_gram` can evaluate ``k`` without a host synchronisation."""
+    if isinstance(k, dv.kernels.SumKernel):
+        return all(_fast_kernel(c) for c in k.kernels)
+    if getattr(k, "needs_prepare", False):
+        return False  # a median bandwidth is a data-dependent host value
+    return isinstance(k, (dv.kernels.RadialKernel, dv.kernels.Linear, dv.kernels.Polynomial))
+
+
+def _sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``||a_i - b_j||^2`` from differences, shape ``(n, m)``."""
+    return (a[:, None, :] - b[None, :, :]).pow(2).sum(-1)
+
+
+def _gram(k: Any, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Gram matrix ``k(a_i, b_j)`` of a kernel accepted by :func:`_fast_kernel`."""
+    if isinstance(k, dv.kernels.SumKernel):
+        radial = [c for c in k.kernels if isinstance(c, dv.kernels.RadialKernel)]
+        r = _sq_dists(a, b) if radial else None  # one distance matrix for all radial parts
+        out = None
+        for c in k.kernels:
+            g = c.profile(r) if isinstance(c, dv.kernels.RadialKernel) else _gram(c, a, b)
+            out = g if out is None else out + g
+        return out
+    if isinstance(k, dv.kernels.RadialKernel):
+        return k.profile(_sq_dists(a, b))
+    return k._gram(a, b)
+
+
+def _use_fast(k: Any, *samples: torch.Tensor) -> bool:
+    n = [s.shape[0] for s in samples]
+    d = samples[0].shape[1]
+    return _fast_kernel(k) and max(n) ** 2 * d <= _DIRECT_MAX
+
+
+def feature_mmd2(fx: torch.Tensor, fy: torch.Tensor, kernel: Any, estimator: str = "unbiased") -> torch.Tensor:
+    """``MMD^2`` estimate between critic features ``fx (n, k)`` and ``fy (m, k)``, no host sync.
+
+    Same estimators as ``dv.mmd2`` (C19; Gretton et al. 2012, Sec. 2 and 6): ``"unbiased"``
+    ``sum_{i!=j} Kxx/(n(n-1)) + sum_{i!=j} Kyy/(m(m-1)) - 2 sum Kxy/(nm)``, ``"biased"`` (keeps
+    the diagonals, divides by ``n^2``, ``m^2``), ``"linear"`` (paired terms over ``floor(min(n,
+    m)/2)`` pairs).  Float32 at least, autocast off (module docstring).  Inputs are not
+    validated (the trainer's NaN guard covers non-finite values); use ``dv.mmd2`` elsewhere.
+    """
+    fx, fy = _head_dtype(fx), _head_dtype(fy)
+    if not _use_fast(kernel, fx, fy):
+        return dv.mmd2(fx, fy, kernel=kernel, estimator=estimator)
+    with torch.autocast(device_type=fx.device.type, enabled=False):
+        n, m = fx.shape[0], fy.shape[0]
+        if kernel.shift_invariant_mmd:
+            c = ((fx.sum(0) + fy.sum(0)) / (n + m)).detach()
+            fx, fy = fx - c, fy - c
+        if estimator == "linear":
+            p = min(n, m) // 2
+            x0, x1, y0, y1 = fx[0:2 * p:2], fx[1:2 * p:2], fy[0:2 * p:2], fy[1:2 * p:2]
+            h = kernel._paired(x0, x1) + kernel._paired(y0, y1) - kernel._paired(x0, y1) - kernel._paired(x1, y0)
+            return h.mean()
+        kxx, kyy, kxy = _gram(kernel, fx, fx), _gram(kernel, fy, fy), _gram(kernel, fx, fy)
+        f64 = torch.float64
+        if estimator == "unbiased":
+            ex = kxx.masked_fill(torch.eye(n, dtype=torch.bool, device=kxx.device), 0).sum(dtype=f64) / (n * (n - 1))
+            ey = kyy.masked_fill(torch.eye(m, dtype=torch.bool, device=kyy.device), 0).sum(dtype=f64) / (m * (m - 1))
+        else:
+            ex, ey = kxx.sum(dtype=f64) / n ** 2, kyy.sum(dtype=f64) / m ** 2
+        return (ex + ey - 2 * kxy.sum(dtype=f64) / (n * m)).to(fx.dtype)
+
+
+def feature_witness(ft: torch.Tensor, fx: torch.Tensor, fy: torch.Tensor, kernel: Any) -> torch.Tensor:
+    """Witness ``f(t) = mean_j k(t, x_j) - mean_j k(t, y_j)`` on features, shape ``(len(ft),)``.
+
+    As ``dv.mmd_witness`` (C18, C23), float32 at least, autocast off, no host sync, no input
+    validation (see :func:`feature_mmd2`).
+    """
+    ft, fx, fy = _head_dtype(ft), _head_dtype(fx), _head_dtype(fy)
+    if not _use_fast(kernel, ft, fx, fy):
+        return dv.mmd_witness(ft, fx, fy, kernel=kernel)
+    with torch.autocast(device_type=ft.device.type, enabled=False):
+        f64 = torch.float64
+        wx = _gram(kernel, ft, fx).sum(1, dtype=f64) / fx.shape[0]
+        wy = _gram(kernel, ft, fy).sum(1, dtype=f64) / fy.shape[0]
+        return (wx - wy).to(ft.dtype)
 
 
 def features(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -73,8 +184,8 @@ class MMDLoss(PenalisedLoss):
         self.estimator = estimator
 
     def mmd2(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """``MMD^2`` between the critic features of ``real`` and ``fake`` (``dv.mmd2``)."""
-        return dv.mmd2(features(D, real), features(D, fake), kernel=self.kernel, estimator=self.estimator)
+        """``MMD^2`` between the critic features of ``real`` and ``fake`` (:func:`feature_mmd2`)."""
+        return feature_mmd2(features(D, real), features(D, fake), self.kernel, self.estimator)
 
     def critic_objective(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:
         m = self.mmd2(D, real, fake)
@@ -111,7 +222,7 @@ class WitnessGradientPenalty(Penalty):
         fx, fy = features(D, real), features(D, fake)
 
         def witness(t: torch.Tensor) -> torch.Tensor:
-            return dv.mmd_witness(features(D, t), fx, fy, kernel=self.loss.kernel)
+            return feature_witness(features(D, t), fx, fy, self.loss.kernel)
 
         (g,) = torch.autograd.grad(witness(x_hat).sum(), x_hat, create_graph=True)
         norms = torch.linalg.vector_norm(g.reshape(n, -1), dim=1)
@@ -141,19 +252,21 @@ class ScaledMMDLoss(MMDLoss):
         self.variant = variant
         self.g0, self.gprime0 = self.kernel.smmd_constants()
 
-    def scale(self, D: nn.Module, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(sigma_psi^2, E_real ||grad phi||_F^2)``; differentiable in the critic's parameters."""
-        sq = input_grad_sqnorms(D, real).mean()
+    def scale(self, D: nn.Module, real: torch.Tensor, *, create_graph: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(sigma_psi^2, E_real ||grad phi||_F^2)`` in float32 at least; differentiable in the
+        critic's parameters when ``create_graph`` (the critic step), a constant otherwise."""
+        sq = _head_dtype(input_grad_sqnorms(D, real, create_graph=create_graph)).mean()  # >= float32
         if self.variant == "paper":
             inv = self.lam + self.g0 + 2 * self.gprime0 * sq
         else:
             inv = 1.0 + self.code_weight * sq
         return 1.0 / inv, sq
 
-    def smmd2(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:
-        """``sigma_psi^2 MMD_u^2`` and its logs."""
+    def smmd2(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor, *,
+              create_graph: bool = True) -> tuple[torch.Tensor, Logs]:
+        """``sigma_psi^2 MMD_u^2`` and its logs (``create_graph``: see :meth:`scale`)."""
         m = self.mmd2(D, real, fake)
-        s, sq = self.scale(D, real)
+        s, sq = self.scale(D, real, create_graph=create_graph)
         return s * m, {"mmd2": m.detach(), "smmd_scale": s.detach(), "critic_grad_sqnorm": sq.detach()}
 
     def critic_objective(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:
@@ -161,5 +274,9 @@ class ScaledMMDLoss(MMDLoss):
         return -v, logs
 
     def generator_objective(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:
-        v, _ = self.smmd2(D, real, fake)
+        # sigma_psi depends on the critic and the real batch only, not on G: with a frozen critic
+        # (gans.step.generator_step) it is a constant and needs no graph through grad_x phi;
+        # joint gradients (consensus) keep it, they differentiate in psi as well
+        frozen = not any(p.requires_grad for p in D.parameters())
+        v, _ = self.smmd2(D, real, fake, create_graph=not frozen)
         return v, {}

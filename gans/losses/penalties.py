@@ -118,10 +118,16 @@ def input_grad_norms(D: nn.Module | Callable[[torch.Tensor], torch.Tensor], x: t
 
 
 def uniform_like(x: torch.Tensor, shape: tuple[int, ...], generator: torch.Generator | None) -> torch.Tensor:
-    """``U[0, 1)`` draws of ``shape`` on ``x``'s device/dtype from ``generator`` (default torch RNG if None)."""
+    """``U[0, 1)`` draws of ``shape`` on ``x``'s device/dtype from ``generator`` (default torch RNG if None).
+
+    The draws are made on the generator's device (the trainer's is a CPU generator, so the
+    numbers do not depend on the device trained on) and copied with ``non_blocking=True``: a
+    fresh host tensor is staged by the copy call itself, so the host does not wait for the
+    device (a blocking copy would synchronise the stream in every critic step).
+    """
     dev = generator.device if generator is not None else x.device
     u = torch.rand(shape, generator=generator, device=dev, dtype=x.dtype)
-    return u.to(x.device)
+    return u.to(x.device, non_blocking=True)
 
 
 def _positive(value: Any, name: str, allow_zero: bool = True) -> float:
