@@ -29,13 +29,23 @@ def to_tensor(x: ArrayLike, name: str, *, like: torch.Tensor | None = None,
 
     numpy / sequences become ``float64`` on the device of ``like`` (CPU if ``like`` is None);
     torch tensors keep device and dtype unless ``dtype`` is given; integer tensors become
-    the default float dtype of ``like`` (or float64).
+    the default float dtype of ``like`` (or float64).  Complex input (numpy, torch or Python
+    complex numbers) raises ``ValueError`` naming ``name``: casting would silently drop the
+    imaginary part.
     """
     if isinstance(x, torch.Tensor):
+        if x.is_complex():
+            raise ValueError(f"{name}: complex values are not supported; pass a real array (e.g. x.real)")
         t = x
     else:
         try:
-            arr = np.asarray(x, dtype=np.float64)
+            arr = np.asarray(x)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name}: could not be converted to a float array ({exc})") from None
+        if arr.dtype.kind == "c":
+            raise ValueError(f"{name}: complex values are not supported; pass a real array (e.g. x.real)")
+        try:
+            arr = arr.astype(np.float64, copy=False)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{name}: could not be converted to a float array ({exc})") from None
         t = torch.from_numpy(arr)
@@ -46,6 +56,28 @@ def to_tensor(x: ArrayLike, name: str, *, like: torch.Tensor | None = None,
     if dtype is not None:
         t = t.to(dtype)
     return t
+
+
+def real_array(x: ArrayLike, name: str) -> np.ndarray:
+    """``x`` as a float64 numpy array (torch tensors are detached and moved to the CPU);
+    complex or non-numeric input raises ``ValueError`` naming ``name`` (see :func:`to_tensor`)."""
+    return to_tensor(x.detach().cpu() if isinstance(x, torch.Tensor) else x, name,
+                     dtype=torch.float64).numpy()
+
+
+def pow2_scale(*ts: torch.Tensor) -> float:
+    """A power of two ``s`` close to ``max |t|`` over the tensors (1.0 if all are 0).
+
+    Dividing by a power of two is exact in binary floating point (unless the result is
+    subnormal), so ``t / s`` has entries of magnitude <= 1 and squares, Gram matrices and norms
+    of ``t / s`` neither overflow nor underflow; scale-covariant statistics are then rescaled.
+    """
+    import math
+
+    top = max(float(t.detach().abs().max()) if t.numel() else 0.0 for t in ts)
+    if top == 0 or not math.isfinite(top):
+        return 1.0
+    return math.ldexp(1.0, math.frexp(top)[1])
 
 
 def common_tensors(*pairs: tuple[ArrayLike, str]) -> tuple[torch.Tensor, ...]:

@@ -61,6 +61,8 @@ def as_samples(x: torch.Tensor, name: str, *, min_n: int = 1) -> torch.Tensor:
 
     Raises for other ranks, non-finite entries, or fewer than ``min_n`` samples.
     """
+    if x.is_complex():
+        raise ValueError(f"{name}: complex values are not supported; pass a real array (e.g. x.real)")
     if x.ndim == 1:
         x = x[:, None]
     if x.ndim != 2:
@@ -128,4 +130,24 @@ def check_int(value, name: str, *, minimum: int | None = None) -> int:
         v = int(f)
     if minimum is not None and v < minimum:
         raise ValueError(f"{name}: must be >= {minimum}, got {value!r}")
+    return v
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """A random seed: an integer in ``[0, 2**63)`` (what ``torch.Generator.manual_seed``
+    accepts without wrapping); ``1.7``, ``nan``, ``"a"``, ``None`` raise ``ValueError``."""
+    v = check_int(value, name, minimum=0)
+    if v >= 2 ** 63:
+        raise ValueError(f"{name}: must be < 2**63, got {value!r}")
+    return v
+
+
+def check_fraction(value, name: str) -> float:
+    """A number in ``[0, 1)`` (e.g. a held-out share); strings, NaN and out-of-range values raise."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: must be a number in [0, 1), got {value!r}") from None
+    if isinstance(value, bool) or not 0 <= v < 1:
+        raise ValueError(f"{name}: must be a number in [0, 1), got {value!r}")
     return v

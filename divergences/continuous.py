@@ -22,6 +22,7 @@ import numpy as np
 from scipy import integrate
 
 from . import fdiv as _fdiv
+from ._arrays import real_array
 
 __all__ = ["f_divergence", "integrate_segments", "gaussian_mixture", "mixture_moments"]
 
@@ -77,9 +78,15 @@ def integrate_segments(fn: Callable[[float], float], lower: float = -math.inf, u
 
 
 def _density_value(fn: Callable, x: float, name: str, log_density: bool) -> float:
-    v = float(fn(x))
+    raw = fn(x)
+    kind = "log-density" if log_density else "density"
+    if isinstance(raw, (complex, np.complexfloating)) or getattr(raw, "is_complex", lambda: False)():
+        raise ValueError(f"{name}: {kind} returned a complex value {raw!r} at x = {x!r}")
+    try:
+        v = float(raw)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name}: {kind} must return a real number, got {raw!r} at x = {x!r}") from None
     if math.isnan(v) or (not log_density and (v < 0 or math.isinf(v))) or (log_density and v == math.inf):
-        kind = "log-density" if log_density else "density"
         raise ValueError(f"{name}: {kind} returned an invalid value {v!r} at x = {x!r}")
     return v
 
@@ -167,9 +174,9 @@ def f_divergence(p: Callable[[float], float], q: Callable[[float], float], name:
 
 def _check_mixture(weights: Sequence[float], means: Sequence[float], stds: Sequence[float]
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    w = np.asarray(weights, dtype=float).reshape(-1)
-    m = np.asarray(means, dtype=float).reshape(-1)
-    s = np.asarray(stds, dtype=float).reshape(-1)
+    w = real_array(weights, "weights").reshape(-1)
+    m = real_array(means, "means").reshape(-1)
+    s = real_array(stds, "stds").reshape(-1)
     if w.size == 0:
         raise ValueError("weights: is empty")
     if not (w.shape == m.shape == s.shape):

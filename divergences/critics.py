@@ -18,6 +18,8 @@ import math
 import torch
 from torch import nn
 
+from ._validation import check_int, check_seed
+
 __all__ = ["mlp_critic", "gradient_norm_max", "spectral_lipschitz_bound"]
 
 _ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh}
@@ -38,10 +40,12 @@ def mlp_critic(in_dim: int, hidden: tuple[int, ...] = (64, 64), *, activation: s
     """
     if zero_output and spectral_norm:
         raise ValueError("zero_output: a zero last layer cannot be spectrally normalised")
-    if int(in_dim) != in_dim or in_dim < 1:
-        raise ValueError(f"in_dim: must be a positive integer, got {in_dim!r}")
-    if any(int(h) != h or h < 1 for h in hidden):
-        raise ValueError(f"hidden: widths must be positive integers, got {hidden!r}")
+    in_dim = check_int(in_dim, "in_dim", minimum=1)
+    try:
+        hidden = tuple(check_int(h, "hidden", minimum=1) for h in hidden)
+    except TypeError:
+        raise ValueError(f"hidden: must be a sequence of positive integers, got {hidden!r}") from None
+    seed = check_seed(seed)
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation: unknown value {activation!r}; expected one of {sorted(_ACTIVATIONS)}")
     widths = [int(in_dim), *map(int, hidden), 1]

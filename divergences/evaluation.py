@@ -16,15 +16,16 @@ The feature network (Inception-v3 pool3, 2048-d, for FID and KID; its logits for
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, NamedTuple
 
+import numpy as np
 import scipy.linalg as sl
 import torch
 
 from . import kernels as _kernels
-from ._arrays import ArrayLike, common_tensors, is_torch, to_output
-from ._validation import as_samples, check_finite, check_probability, check_same_dim
+from ._arrays import ArrayLike, common_tensors, is_torch, pow2_scale, to_output
+from ._validation import (as_samples, check_finite, check_int, check_probability,
+                          check_same_dim, check_seed)
 from .mmd import _gram_stats
 
 __all__ = ["frechet_distance", "fid", "kid", "inception_score", "KIDResult", "InceptionScoreResult"]
@@ -45,12 +46,7 @@ class InceptionScoreResult(NamedTuple):
 
 
 def _int_arg(v: Any, name: str, lo: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-        raise ValueError(f"{name}: must be an integer >= {lo}, got {v!r}")
-    v = int(v)
-    if v < lo:
-        raise ValueError(f"{name}: must be an integer >= {lo}, got {v}")
-    return v
+    return check_int(v, name, minimum=lo)
 
 
 def _sqrt_trace(S1: torch.Tensor, S2: torch.Tensor) -> torch.Tensor:
@@ -81,7 +77,25 @@ def _sqrt_trace(S1: torch.Tensor, S2: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(ev.clamp_min(0)).sum()
 
 
-def _check_cov(S: torch.Tensor, name: str, d: int) -> torch.Tensor:
+def _input_eps(x: Any) -> float:
+    """Machine epsilon of the caller's floating dtype (float64 for lists and integers)."""
+    dt = getattr(x, "dtype", None)
+    if isinstance(dt, torch.dtype):
+        return torch.finfo(dt).eps if dt.is_floating_point else torch.finfo(torch.float64).eps
+    if dt is not None and np.issubdtype(dt, np.floating):
+        return float(np.finfo(dt).eps)
+    return float(np.finfo(np.float64).eps)
+
+
+def _check_cov(S: torch.Tensor, name: str, d: int, eps: float) -> torch.Tensor:
+    """Symmetric (1e-6 x max entry) and positive semi-definite within rounding.
+
+    PSD test: ``lambda_min >= -d eps lambda_max`` with ``eps`` the machine epsilon of the input
+    dtype; a backward-stable symmetric eigensolver returns eigenvalues within ``O(d eps ||S||_2)``
+    of those of the stored matrix (Weyl's inequality; Golub & Van Loan 2013, Sec. 8.1), and
+    rounding the covariance to that dtype moves them by ``O(eps ||S||_2)``, so a PSD matrix is
+    never rejected while e.g. ``[[1, 2], [2, 1]]`` (eigenvalues 3, -1) is.
+    """
     if S.ndim != 2 or S.shape != (d, d):
         raise ValueError(f"{name}: expected a ({d}, {d}) covariance matrix, got shape {tuple(S.shape)}")
     check_finite(S, name)
@@ -90,9 +104,29 @@ def _check_cov(S: torch.Tensor, name: str, d: int) -> torch.Tensor:
     scale = max(1.0, float(Sd.abs().max()))
     if asym > 1e-6 * scale:
         raise ValueError(f"{name}: is not symmetric (max |S - S^T| = {asym:.3g})")
-    if bool((torch.diagonal(Sd) < -1e-12 * scale).any()):
-        raise ValueError(f"{name}: has negative diagonal entries, not a covariance matrix")
-    return 0.5 * (S + S.T)
+    Ssym = 0.5 * (S + S.T)
+    sc = pow2_scale(Ssym)
+    lam = torch.linalg.eigvalsh(Ssym.detach() / sc)
+    lo, hi = float(lam[0]), float(lam[-1])
+    if lo < -d * eps * max(hi, 0.0):
+        raise ValueError(f"{name}: is not positive semi-definite (eigenvalues {lo * sc:.3g} .. {hi * sc:.3g}; "
+                         f"tolerance -{d * eps:.1g} x largest); pass a covariance matrix")
+    return Ssym
+
+
+def _scaled_frechet(diff: torch.Tensor, C1: torch.Tensor, C2: torch.Tensor, what: str) -> torch.Tensor:
+    """``||diff||^2 + Tr C1 + Tr C2 - 2 Tr((C1^1/2 C2 C1^1/2)^1/2)`` computed on ``diff / s``,
+    ``C / s^2`` (``s`` a power of two near the largest magnitude, exact), then times ``s^2``:
+    the Frechet distance is homogeneous of degree 2, and no product overflows on the way.
+    A result beyond the float64 range raises ``ValueError``."""
+    s = pow2_scale(diff, torch.sqrt(C1.detach().abs().max()).reshape(1),
+                   torch.sqrt(C2.detach().abs().max()).reshape(1))
+    u, A, B = diff / s, C1 / s / s, C2 / s / s
+    val = (u @ u + torch.trace(A) + torch.trace(B) - 2 * _sqrt_trace(A, B)).clamp_min(0) * s * s
+    if not bool(torch.isfinite(val)):
+        raise ValueError(f"{what}: the Frechet distance overflows float64 (data of magnitude ~{s:.3g}); "
+                         f"rescale the features")
+    return val
 
 
 def frechet_distance(mu1: ArrayLike, S1: ArrayLike, mu2: ArrayLike, S2: ArrayLike) -> Any:
@@ -102,7 +136,10 @@ def frechet_distance(mu1: ArrayLike, S1: ArrayLike, mu2: ArrayLike, S2: ArrayLik
     in float64 with symmetric eigenvalue problems only (no non-symmetric ``sqrtm``, no complex
     parts), see ``_sqrt_trace``; the result is clamped at 0 (it is a squared distance, so a
     negative value can only be rounding).  Covariances must be symmetric (tolerance 1e-6 x
-    max entry) and are assumed PSD.  numpy in -> float; torch in -> 0-d float64 tensor.
+    max entry) and positive semi-definite: smallest eigenvalue ``>= -d eps`` times the largest,
+    ``eps`` the machine epsilon of the input dtype (see ``_check_cov``).  Inputs of any
+    magnitude are scaled by a power of two first (exact); a distance beyond the float64 range
+    raises ``ValueError``.  numpy in -> float; torch in -> 0-d float64 tensor.
     Source: Dowson & Landau (1982); Heusel et al. (2017), eq. for FID.
     """
     as_t = is_torch(mu1, S1, mu2, S2)
@@ -115,11 +152,12 @@ def frechet_distance(mu1: ArrayLike, S1: ArrayLike, mu2: ArrayLike, S2: ArrayLik
     if m1.shape != m2.shape:
         raise ValueError(f"mu1, mu2: dimension mismatch ({m1.shape[0]} vs {m2.shape[0]})")
     d = m1.shape[0]
-    C1 = _check_cov(C1, "S1", d)
-    C2 = _check_cov(C2, "S2", d)
+    C1 = _check_cov(C1, "S1", d, _input_eps(S1))
+    C2 = _check_cov(C2, "S2", d, _input_eps(S2))
     diff = m1 - m2
-    val = diff @ diff + torch.trace(C1) + torch.trace(C2) - 2 * _sqrt_trace(C1, C2)
-    return to_output(val.clamp_min(0), as_t)
+    if not bool(torch.isfinite(diff).all()):
+        raise ValueError("mu1, mu2: mu1 - mu2 overflows float64; rescale the features")
+    return to_output(_scaled_frechet(diff, C1, C2, "mu1, S1, mu2, S2"), as_t)
 
 
 def _moments(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -140,11 +178,13 @@ def fid(fx: ArrayLike, fy: ArrayLike) -> Any:
     xt = as_samples(xt.to(torch.float64), "fx", min_n=2)
     yt = as_samples(yt.to(torch.float64), "fy", min_n=2)
     check_same_dim(xt, yt, "fx", "fy")
-    mx, Sx = _moments(xt)
-    my, Sy = _moments(yt)
-    diff = mx - my
-    val = diff @ diff + torch.trace(Sx) + torch.trace(Sy) - 2 * _sqrt_trace(Sx, Sy)
-    return to_output(val.clamp_min(0), as_t)
+    s = pow2_scale(xt, yt)  # exact power-of-two scaling: no overflow in the moments at 1e200
+    mx, Sx = _moments(xt / s)
+    my, Sy = _moments(yt / s)
+    val = _scaled_frechet(mx - my, Sx, Sy, "fx, fy") * s * s
+    if not bool(torch.isfinite(val)):
+        raise ValueError(f"fx, fy: the FID overflows float64 (features of magnitude ~{s:.3g}); rescale the features")
+    return to_output(val, as_t)
 
 
 def kid(fx: ArrayLike, fy: ArrayLike, subsets: int = 100, subset_size: int = 1000, seed: int = 0,
@@ -163,8 +203,16 @@ def kid(fx: ArrayLike, fy: ArrayLike, subsets: int = 100, subset_size: int = 100
     """
     subsets = _int_arg(subsets, "subsets", 1)
     subset_size = _int_arg(subset_size, "subset_size", 2)
-    if isinstance(seed, bool) or int(seed) != seed:
-        raise ValueError(f"seed: must be an integer, got {seed!r}")
+    seed = check_seed(seed)
+    degree = check_int(degree, "degree", minimum=1)
+    for v, nm in ((gamma, "gamma"), (coef0, "coef0")):
+        if v is not None:
+            try:
+                ok = isinstance(float(v), float) and np.isfinite(float(v)) and not isinstance(v, bool)
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(f"{nm}: must be a finite number, got {v!r}")
     as_t = is_torch(fx, fy)
     xt, yt = common_tensors((fx, "fx"), (fy, "fy"))
     xt = as_samples(xt, "fx", min_n=2)

@@ -65,18 +65,33 @@ _INF = math.inf
 _LOG2 = math.log(2.0)
 
 
-def _elementwise(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[Any], Any]:
-    """Lift a torch elementwise function to numpy / Python numbers (numpy in -> numpy out)."""
+def _elementwise(fn: Callable[[torch.Tensor], torch.Tensor], arg: str = "t", *,
+                 nonnegative: bool = False) -> Callable[[Any], Any]:
+    """Lift a torch elementwise function to numpy / Python numbers (numpy in -> numpy out).
+
+    NaN in gives NaN out (never a finite value); complex input raises.  ``nonnegative``: the
+    argument (named ``arg``) must be ``>= 0`` (generators and their derivatives live on
+    ``u >= 0``); a negative entry raises ``ValueError`` instead of extending ``f`` silently.
+    """
 
     @functools.wraps(fn)
     def wrapper(x: Any) -> Any:
-        if isinstance(x, torch.Tensor):
-            if not x.is_floating_point():
-                x = x.to(torch.get_default_dtype())
-            return fn(x)
-        return to_output(fn(to_tensor(x, "x")), False)
+        torch_in = isinstance(x, torch.Tensor)
+        t = to_tensor(x, arg)
+        if not t.is_floating_point():
+            t = t.to(torch.get_default_dtype())
+        if nonnegative and bool((t.detach() < 0).any()):
+            raise ValueError(f"{arg}: the generator is defined for {arg} >= 0 only, got min "
+                             f"{float(t.detach().min()):.3g}")
+        out = torch.where(torch.isnan(t), t, fn(t))
+        return out if torch_in else to_output(out, False)
 
     return wrapper
+
+
+def _gen(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[Any], Any]:
+    """A generator or its derivative: argument ``u >= 0`` (see :func:`_elementwise`)."""
+    return _elementwise(fn, "u", nonnegative=True)
 
 
 def _with_limit_at_inf(fn: Callable[[torch.Tensor], torch.Tensor], limit: float
@@ -153,6 +168,21 @@ class FDivergence:
     slope_at_infinity: float = _INF
     generator: str = ""
     params: tuple[tuple[str, float], ...] = field(default=())
+    composed: Callable | None = None
+
+    def conjugate_of_activation(self, v: Any) -> Any:
+        """``f*(g_f(v))``, the Q-term of the f-GAN bound, from a closed form where one exists.
+
+        Composing the two callables loses everything once ``g_f(v)`` rounds onto the edge of
+        ``dom f*`` (e.g. ``js`` in float32 for ``v > 17``, giving ``+inf``); the closed forms
+        (Nowozin et al. 2016, Table 6 style: ``gan`` -> ``softplus(v)``, ``js`` ->
+        ``(softplus(v) - log 2)/2``, ``squared_hellinger`` -> ``expm1(v)``, ``neyman`` ->
+        ``2 - 2 e^(-v/2)``, ``reverse_kl`` -> ``v - 1``, alpha < 1 -> ``expm1(-e v)/a``)
+        are exact and finite for every finite ``v``.
+        """
+        if self.composed is not None:
+            return self.composed(v)
+        return self.conjugate(self.activation(v))
 
     def optimal_critic(self, ratio: Any) -> Any:
         """Optimal critic ``T*(u) = f'(u)`` at density ratio ``u = p/q`` (C10, f-GAN eq. 5).
@@ -186,11 +216,11 @@ class FDivergence:
 def _kl() -> FDivergence:
     return FDivergence(
         name="kl",
-        f=_elementwise(_xlogx),
-        f_prime=_elementwise(lambda u: 1.0 + torch.log(u)),
+        f=_gen(_xlogx),
+        f_prime=_gen(lambda u: 1.0 + torch.log(u)),
         conjugate=_elementwise(lambda t: torch.exp(t - 1.0)),
         domain=(-_INF, _INF),
-        activation=_elementwise(lambda v: v),
+        activation=_elementwise(lambda v: v, "v"),
         f_at_zero=0.0,
         slope_at_infinity=_INF,
         generator="u log u",
@@ -205,14 +235,15 @@ def _reverse_kl() -> FDivergence:
 
     return FDivergence(
         name="reverse_kl",
-        f=_elementwise(lambda u: -torch.log(u)),
-        f_prime=_elementwise(lambda u: -1.0 / u),
+        f=_gen(lambda u: -torch.log(u)),
+        f_prime=_gen(lambda u: -1.0 / u),
         conjugate=_elementwise(conj),
         domain=(-_INF, 0.0),
-        activation=_elementwise(lambda v: -torch.exp(-v)),
+        activation=_elementwise(lambda v: -torch.exp(-v), "v"),
         f_at_zero=_INF,
         slope_at_infinity=0.0,
         generator="-log u",
+        composed=_elementwise(lambda v: v - 1.0, "v"),
     )
 
 
@@ -223,11 +254,11 @@ def _pearson() -> FDivergence:
 
     return FDivergence(
         name="pearson",
-        f=_elementwise(lambda u: (u - 1.0) ** 2),
-        f_prime=_elementwise(lambda u: 2.0 * (u - 1.0)),
+        f=_gen(lambda u: (u - 1.0) ** 2),
+        f_prime=_gen(lambda u: 2.0 * (u - 1.0)),
         conjugate=_elementwise(conj),
         domain=(-_INF, _INF),
-        activation=_elementwise(lambda v: v),
+        activation=_elementwise(lambda v: v, "v"),
         f_at_zero=1.0,
         slope_at_infinity=_INF,
         generator="(u - 1)^2",
@@ -251,15 +282,16 @@ def _neyman() -> FDivergence:
 
     return FDivergence(
         name="neyman",
-        f=_elementwise(f),
-        f_prime=_elementwise(lambda u: 1.0 - 1.0 / (u * u)),
+        f=_gen(f),
+        f_prime=_gen(lambda u: 1.0 - 1.0 / (u * u)),
         conjugate=_elementwise(conj),
         domain=(-_INF, 1.0),
-        activation=_elementwise(lambda v: 1.0 - torch.exp(-v)),
+        activation=_elementwise(lambda v: 1.0 - torch.exp(-v), "v"),
         domain_closed=(False, True),
         f_at_zero=_INF,
         slope_at_infinity=1.0,
         generator="(1 - u)^2 / u",
+        composed=_elementwise(lambda v: 2.0 - 2.0 * torch.exp(-0.5 * v), "v"),
     )
 
 
@@ -271,14 +303,15 @@ def _squared_hellinger() -> FDivergence:
 
     return FDivergence(
         name="squared_hellinger",
-        f=_elementwise(lambda u: (torch.sqrt(u) - 1.0) ** 2),
-        f_prime=_elementwise(lambda u: 1.0 - 1.0 / torch.sqrt(u)),
+        f=_gen(lambda u: (torch.sqrt(u) - 1.0) ** 2),
+        f_prime=_gen(lambda u: 1.0 - 1.0 / torch.sqrt(u)),
         conjugate=_elementwise(conj),
         domain=(-_INF, 1.0),
-        activation=_elementwise(lambda v: 1.0 - torch.exp(-v)),
+        activation=_elementwise(lambda v: 1.0 - torch.exp(-v), "v"),
         f_at_zero=1.0,
         slope_at_infinity=1.0,
         generator="(sqrt(u) - 1)^2",
+        composed=_elementwise(torch.expm1, "v"),
     )
 
 
@@ -318,11 +351,11 @@ def _jeffreys() -> FDivergence:
 
     return FDivergence(
         name="jeffreys",
-        f=_elementwise(f),
-        f_prime=_elementwise(lambda u: torch.log(u) + 1.0 - 1.0 / u),
+        f=_gen(f),
+        f_prime=_gen(lambda u: torch.log(u) + 1.0 - 1.0 / u),
         conjugate=_elementwise(conj),
         domain=(-_INF, _INF),
-        activation=_elementwise(lambda v: v),
+        activation=_elementwise(lambda v: v, "v"),
         f_at_zero=_INF,
         slope_at_infinity=_INF,
         generator="(u - 1) log u",
@@ -343,14 +376,15 @@ def _js() -> FDivergence:
 
     return FDivergence(
         name="js",
-        f=_elementwise(f),
-        f_prime=_elementwise(lambda u: 0.5 * (_LOG2 - torch.log1p(1.0 / u))),
+        f=_gen(f),
+        f_prime=_gen(lambda u: 0.5 * (_LOG2 - torch.log1p(1.0 / u))),
         conjugate=_elementwise(conj),
         domain=(-_INF, 0.5 * _LOG2),
-        activation=_elementwise(lambda v: 0.5 * (_LOG2 - F.softplus(-v))),
+        activation=_elementwise(lambda v: 0.5 * (_LOG2 - F.softplus(-v)), "v"),
         f_at_zero=0.5 * _LOG2,
         slope_at_infinity=0.5 * _LOG2,
         generator="1/2 [u log u - (u + 1) log((u + 1)/2)]",
+        composed=_elementwise(lambda v: 0.5 * (F.softplus(v) - _LOG2), "v"),
     )
 
 
@@ -362,14 +396,15 @@ def _gan() -> FDivergence:
 
     return FDivergence(
         name="gan",
-        f=_elementwise(_gan_f),
-        f_prime=_elementwise(lambda u: -torch.log1p(1.0 / u)),
+        f=_gen(_gan_f),
+        f_prime=_gen(lambda u: -torch.log1p(1.0 / u)),
         conjugate=_elementwise(conj),
         domain=(-_INF, 0.0),
-        activation=_elementwise(lambda v: -F.softplus(-v)),
+        activation=_elementwise(lambda v: -F.softplus(-v), "v"),
         f_at_zero=0.0,
         slope_at_infinity=0.0,
         generator="u log u - (u + 1) log(u + 1)",
+        composed=_elementwise(F.softplus, "v"),
     )
 
 
@@ -381,11 +416,11 @@ def _tv() -> FDivergence:
 
     return FDivergence(
         name="tv",
-        f=_elementwise(lambda u: 0.5 * torch.abs(u - 1.0)),
-        f_prime=_elementwise(lambda u: 0.5 * torch.sign(u - 1.0)),
+        f=_gen(lambda u: 0.5 * torch.abs(u - 1.0)),
+        f_prime=_gen(lambda u: 0.5 * torch.sign(u - 1.0)),
         conjugate=_elementwise(conj),
         domain=(-_INF, 0.5),
-        activation=_elementwise(lambda v: 0.5 * torch.tanh(v)),
+        activation=_elementwise(lambda v: 0.5 * torch.tanh(v), "v"),
         domain_closed=(False, True),
         f_at_zero=0.5,
         slope_at_infinity=0.5,
@@ -398,25 +433,43 @@ def _alpha(alpha: float) -> FDivergence:
     if not math.isfinite(a) or a in (0.0, 1.0):
         raise ValueError(f"alpha: must be finite and not 0 or 1 (the KL limits), got {alpha!r}")
     e = a / (a - 1.0)
-    c = a * (a - 1.0)
+    log_a, log_a1 = math.log(abs(a)), math.log(abs(a - 1.0))
+    # Powers are formed together with their normalisers in the log domain,
+    # u^a / |a (a-1)| = exp(a log u - log|a| - log|a-1|), so nothing overflows on the way
+    # (a (a-1) itself does for |a| > 1.3e154): finite wherever the true value is representable.
+    s0 = 1.0 if (a > 1 or a < 0) else -1.0  # sign of a (a - 1)
+    s1 = 1.0 if a > 1 else -1.0  # sign of a - 1
+    sa = 1.0 if a > 0 else -1.0
+
+    def _scaled_pow(u: torch.Tensor, p: float, log_norm: float) -> torch.Tensor:
+        """``u^p / exp(log_norm)`` for ``u >= 0``; at ``u = 0``: 0 (p > 0) or +inf (p < 0),
+        with zero gradient there."""
+        pos = u > 0
+        us = torch.where(pos, u, torch.ones_like(u))
+        at_zero = torch.zeros_like(u) if p > 0 else torch.full_like(u, _INF)
+        return torch.where(pos, torch.exp(p * torch.log(us) - log_norm), at_zero)
 
     def f(u: torch.Tensor) -> torch.Tensor:
-        # u (u^(a-1) - a) + (a - 1) = u^a - 1 - a (u - 1), without inf - inf for huge u
-        return (u * (torch.pow(u, a - 1.0) - a) + (a - 1.0)) / c
+        # (u^a - 1 - a (u - 1)) / (a (a - 1)) = u^a / (a (a-1)) - u / (a-1) + 1/a
+        return s0 * _scaled_pow(u, a, log_a + log_a1) - u / (a - 1.0) + 1.0 / a
 
     f = _with_limit_at_inf(f, _INF)
 
     def f_prime(u: torch.Tensor) -> torch.Tensor:
-        return (torch.pow(u, a - 1.0) - 1.0) / (a - 1.0)
+        # (u^(a-1) - 1) / (a - 1)
+        return s1 * _scaled_pow(u, a - 1.0, log_a1) - 1.0 / (a - 1.0)
 
     def conj(t: torch.Tensor) -> torch.Tensor:
-        b = 1.0 + (a - 1.0) * t  # u*^(a-1) at the stationary point
-        if a > 1:
-            # b <= 0 (t <= -1/(a-1)): sup at u = 0, value -f(0) = -1/a (the pow gives 0 there)
-            return (torch.pow(torch.clamp(b, min=0.0), e) - 1.0) / a
+        b = 1.0 + (a - 1.0) * t  # u*^(a-1) at the stationary point; f*(t) = (b^e - 1) / a
         inside = b > 0
-        bs = torch.where(inside, b, torch.ones_like(b))
-        val = (torch.pow(bs, e) - 1.0) / a
+        big = torch.isinf(b)  # (a - 1) t overflowed: log b = log|a - 1| + log|t| to double precision
+        bs = torch.where(inside & ~big, b, torch.ones_like(b))
+        tb = torch.where(big, t.abs(), torch.ones_like(t))
+        log_b = torch.where(big, log_a1 + torch.log(tb), torch.log(bs))
+        val = sa * torch.exp(e * log_b - log_a) - 1.0 / a
+        if a > 1:
+            # b <= 0 (t <= -1/(a-1)): sup at u = 0, value -f(0) = -1/a
+            return torch.where(inside, val, torch.full_like(t, -1.0 / a))
         edge_val = -1.0 / a if a < 0 else _INF  # t = 1/(1-a): limit u -> inf
         edge = torch.where(b == 0, torch.full_like(t, edge_val), torch.full_like(t, _INF))
         return torch.where(inside, val, edge)
@@ -424,18 +477,21 @@ def _alpha(alpha: float) -> FDivergence:
     if a > 1:
         domain: tuple[float, float] = (-_INF, _INF)
         closed = (False, False)
-        act = _elementwise(lambda v: v)
+        act = _elementwise(lambda v: v, "v")
+        composed = None
         slope = _INF
     else:
         hi = 1.0 / (1.0 - a)
         domain = (-_INF, hi)
         closed = (False, a < 0)
-        act = _elementwise(lambda v: hi * (1.0 - torch.exp(-v)))
+        act = _elementwise(lambda v: hi * (1.0 - torch.exp(-v)), "v")
+        # b = 1 + (a-1) g(v) = e^(-v), so f*(g(v)) = (e^(-e v) - 1) / a
+        composed = _elementwise(lambda v: torch.expm1(-e * v) / a, "v")
         slope = hi
     return FDivergence(
         name="alpha",
-        f=_elementwise(f),
-        f_prime=_elementwise(f_prime),
+        f=_gen(f),
+        f_prime=_gen(f_prime),
         conjugate=_elementwise(conj),
         domain=domain,
         activation=act,
@@ -443,6 +499,7 @@ def _alpha(alpha: float) -> FDivergence:
         f_at_zero=(1.0 / a) if a > 0 else _INF,
         slope_at_infinity=slope,
         generator=f"(u^a - 1 - a (u - 1)) / (a (a - 1)), a = {a:g}",
+        composed=composed,
         params=(("alpha", a),),
     )
 

@@ -23,7 +23,7 @@ import torch
 
 from . import continuous as _continuous
 from .discrete import jsd as _jsd
-from ._arrays import common_tensors, is_torch, to_output
+from ._arrays import common_tensors, is_torch, real_array, to_output
 from ._validation import check_choice, check_finite, check_probability
 
 __all__ = [
@@ -57,9 +57,12 @@ def optimal_discriminator(p: ArrayLike, q: ArrayLike) -> Any:
         pt, qt = torch.broadcast_tensors(pt, qt)
     except RuntimeError:
         raise ValueError(f"p, q: shapes {tuple(pt.shape)} and {tuple(qt.shape)} do not broadcast") from None
-    s = pt + qt
-    pos = s > 0
-    d = torch.where(pos, pt / torch.where(pos, s, torch.ones_like(s)), torch.full_like(s, 0.5))
+    # divide by m = max(p, q) first: p + q overflows for values near the float maximum (1e308)
+    m = torch.maximum(pt, qt).detach()
+    pos = m > 0
+    ms = torch.where(pos, m, torch.ones_like(m))
+    a, b = pt / ms, qt / ms
+    d = torch.where(pos, a / torch.where(pos, a + b, torch.ones_like(a)), torch.full_like(m, 0.5))
     return to_output(d, as_torch)
 
 
@@ -189,6 +192,10 @@ def gaussian_expected_log_likelihood(mean_p: float, var_p: float, mu: ArrayLike,
     check_finite(vt, "var")
     if bool((vt <= 0).any()):
         raise ValueError("var: variances must be > 0")
+    try:
+        mean_p, var_p = float(mean_p), float(var_p)
+    except (TypeError, ValueError):
+        raise ValueError(f"mean_p, var_p: must be real numbers, got {mean_p!r}, {var_p!r}") from None
     if not (math.isfinite(mean_p) and math.isfinite(var_p)) or var_p < 0:
         raise ValueError(f"mean_p, var_p: need finite mean and variance >= 0, got {mean_p!r}, {var_p!r}")
     val = -0.5 * torch.log(2 * math.pi * vt) - (var_p + (mean_p - mut) ** 2) / (2 * vt)
@@ -198,7 +205,7 @@ def gaussian_expected_log_likelihood(mean_p: float, var_p: float, mu: ArrayLike,
 def gaussian_ml_fit(x: ArrayLike) -> tuple[float, float]:
     """Maximum-likelihood ``(mu, var)`` of a 1-D Gaussian from samples: mean and the ``1/n``
     variance (C01: the minimiser of the empirical KL to the model)."""
-    arr = np.asarray(x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x, dtype=float).reshape(-1)
+    arr = real_array(x, "x").reshape(-1)
     if arr.size < 1:
         raise ValueError("x: is empty")
     if not np.all(np.isfinite(arr)):

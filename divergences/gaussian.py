@@ -7,6 +7,7 @@ Shapes: means ``(..., d)``, covariances ``(..., d, d)`` (leading batch axes broa
 Validation: means and covariances finite; covariances square, symmetric within
 ``1e-8 (1 + max|S|)`` and positive semi-definite (smallest eigenvalue ``>= -1e-10 (1 + max|S|)``);
 ``kl`` needs the density of the second argument where the first puts mass (see there).
+float16 / bfloat16 inputs are computed in float32 and returned in their own dtype.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 
 from ._arrays import common_tensors, is_torch, to_output
-from ._validation import check_finite, check_positive
+from ._validation import check_finite, check_int, check_positive, check_seed
 
 __all__ = ["kl", "w2", "w2_squared", "mmd2", "sample", "pushforward"]
 
@@ -41,13 +42,24 @@ def _check_cov(S: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name}: covariance is not positive semi-definite (smallest eigenvalue {lam_min:.3g})")
 
 
-def _prepare(pairs: list[tuple[ArrayLike, ArrayLike, str, str]]) -> tuple[list[torch.Tensor], bool]:
-    """Convert (mean, cov) pairs, validate them, and broadcast batch axes; returns [m, S, ...]."""
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def _prepare(pairs: list[tuple[ArrayLike, ArrayLike, str, str]]
+             ) -> tuple[list[torch.Tensor], bool, torch.dtype]:
+    """Convert (mean, cov) pairs, validate them, and broadcast batch axes.
+
+    Returns ``([m, S, ...], as_torch, dtype)``: float16 / bfloat16 inputs are computed in
+    float32 (the eigen- and Cholesky solvers have no half-precision kernels) and ``dtype`` is
+    the input dtype the caller casts its result back to.
+    """
     as_torch = is_torch(*[x for m, S, _, _ in pairs for x in (m, S)])
     flat = []
     for m, S, nm, nS in pairs:
         flat += [(m, nm), (S, nS)]
     ts = list(common_tensors(*flat))
+    dtype = ts[0].dtype
+    ts = [t.to(torch.float32) if t.dtype in _LOW_PRECISION else t for t in ts]
     for i, (_, _, nm, nS) in enumerate(pairs):
         m, S = ts[2 * i], ts[2 * i + 1]
         if m.ndim == 0 and S.ndim == 0:  # univariate: mean and variance
@@ -74,7 +86,7 @@ def _prepare(pairs: list[tuple[ArrayLike, ArrayLike, str, str]]) -> tuple[list[t
     out = []
     for i, t in enumerate(ts):
         out.append(t.expand(*batch, *t.shape[-1:]) if i % 2 == 0 else t.expand(*batch, *t.shape[-2:]))
-    return out, as_torch
+    return out, as_torch, dtype
 
 
 def _sym(S: torch.Tensor) -> torch.Tensor:
@@ -90,7 +102,7 @@ def kl(m0: ArrayLike, S0: ArrayLike, m1: ArrayLike, S1: ArrayLike) -> Any:
     singular in the relevant direction and the result is ``+inf`` (C04); if both are singular
     (a KL restricted to a common subspace) a ``ValueError`` is raised.
     """
-    (m0t, S0t, m1t, S1t), as_torch = _prepare([(m0, S0, "m0", "S0"), (m1, S1, "m1", "S1")])
+    (m0t, S0t, m1t, S1t), as_torch, dtype = _prepare([(m0, S0, "m0", "S0"), (m1, S1, "m1", "S1")])
     d = m0t.shape[-1]
     S0t, S1t = _sym(S0t), _sym(S1t)
     L0, info0 = torch.linalg.cholesky_ex(S0t)
@@ -108,7 +120,7 @@ def kl(m0: ArrayLike, S0: ArrayLike, m1: ArrayLike, S1: ArrayLike) -> Any:
     logdet1 = 2.0 * torch.log(torch.diagonal(L1, dim1=-2, dim2=-1)).sum(-1)
     val = 0.5 * ((M * M).sum((-2, -1)) + (y * y).sum(-1) - d + logdet1 - logdet0)
     val = torch.where(sing0 | sing1, torch.full_like(val, math.inf), val)
-    return to_output(val, as_torch)
+    return to_output(val.to(dtype), as_torch)
 
 
 def _trace_sqrt_product(S0: torch.Tensor, S1: torch.Tensor) -> torch.Tensor:
@@ -134,11 +146,11 @@ def w2_squared(m0: ArrayLike, S0: ArrayLike, m1: ArrayLike, S1: ArrayLike) -> An
     Givens & Shortt 1984); the same expression is the Frechet distance of FID (C28).  Rounding
     can make the trace term slightly negative when S0 ~ S1: the result is clamped at 0.
     """
-    (m0t, S0t, m1t, S1t), as_torch = _prepare([(m0, S0, "m0", "S0"), (m1, S1, "m1", "S1")])
+    (m0t, S0t, m1t, S1t), as_torch, dtype = _prepare([(m0, S0, "m0", "S0"), (m1, S1, "m1", "S1")])
     S0t, S1t = _sym(S0t), _sym(S1t)
     tr = torch.diagonal(S0t, dim1=-2, dim2=-1).sum(-1) + torch.diagonal(S1t, dim1=-2, dim2=-1).sum(-1)
     val = ((m0t - m1t) ** 2).sum(-1) + tr - 2.0 * _trace_sqrt_product(S0t, S1t)
-    return to_output(torch.clamp(val, min=0.0), as_torch)
+    return to_output(torch.clamp(val, min=0.0).to(dtype), as_torch)
 
 
 def w2(m0: ArrayLike, S0: ArrayLike, m1: ArrayLike, S1: ArrayLike) -> Any:
@@ -156,12 +168,28 @@ def w2(m0: ArrayLike, S0: ArrayLike, m1: ArrayLike, S1: ArrayLike) -> Any:
 
 def _expected_gaussian_kernel(delta: torch.Tensor, C: torch.Tensor, h: float) -> torch.Tensor:
     """``E exp(-||Z||^2 / (2h^2))`` for ``Z ~ N(delta, C)``:
-    ``det(I + C/h^2)^(-1/2) exp(-1/2 delta^T (C + h^2 I)^-1 delta)``."""
+    ``det(I + C/h^2)^(-1/2) exp(-1/2 delta^T (C + h^2 I)^-1 delta)``.
+
+    Scaled so that neither ``h^2`` nor ``C/h^2`` is formed when they would overflow or
+    underflow: with ``r = max(h, sqrt(max|C|))``, ``M = C/r^2 + (h/r)^2 I`` (entries <= 2) and
+    ``det(I + C/h^2) = det(M) (r/h)^(2d)``, ``delta^T (C + h^2 I)^-1 delta = (delta/r)^T M^-1
+    (delta/r)``.  ``M`` is positive definite unless ``(h/r)^2`` underflows (``h < 1e-154 r``) with
+    a singular ``C``; then every expected kernel value is below ``h/r < 1e-154`` and a
+    ``ValueError`` asks for a larger bandwidth.
+    """
     d = delta.shape[-1]
     eye = torch.eye(d, dtype=C.dtype, device=C.device)
-    L = torch.linalg.cholesky(_sym(C) + (h * h) * eye)
-    logdet = 2.0 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1) - 2.0 * d * math.log(h)
-    y = torch.linalg.solve_triangular(L, delta[..., None], upper=False)[..., 0]
+    Cs = _sym(C)
+    c = float(Cs.detach().abs().max()) if Cs.numel() else 0.0
+    r = max(h, math.sqrt(c))
+    M = (Cs / r) / r + ((h / r) ** 2) * eye
+    L, info = torch.linalg.cholesky_ex(M)
+    if bool((info != 0).any()):
+        raise ValueError(f"bandwidth: {h:g} is too small for covariances of scale {c:.3g}: the expected "
+                         f"kernel values underflow (h^2 / max|S| < 1e-300); use bandwidth >= "
+                         f"{1e-150 * math.sqrt(c):.3g}")
+    logdet = 2.0 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1) + 2.0 * d * (math.log(r) - math.log(h))
+    y = torch.linalg.solve_triangular(L, (delta / r)[..., None], upper=False)[..., 0]
     return torch.exp(-0.5 * logdet - 0.5 * (y * y).sum(-1))
 
 
@@ -175,12 +203,12 @@ def mmd2(m0: ArrayLike, S0: ArrayLike, m1: ArrayLike, S1: ArrayLike, bandwidth: 
     """
     check_positive(bandwidth, "bandwidth")
     h = float(bandwidth)
-    (m0t, S0t, m1t, S1t), as_torch = _prepare([(m0, S0, "m0", "S0"), (m1, S1, "m1", "S1")])
+    (m0t, S0t, m1t, S1t), as_torch, dtype = _prepare([(m0, S0, "m0", "S0"), (m1, S1, "m1", "S1")])
     zero = torch.zeros_like(m0t)
     kxx = _expected_gaussian_kernel(zero, 2.0 * S0t, h)
     kyy = _expected_gaussian_kernel(zero, 2.0 * S1t, h)
     kxy = _expected_gaussian_kernel(m0t - m1t, S0t + S1t, h)
-    return to_output(kxx + kyy - 2.0 * kxy, as_torch)
+    return to_output((kxx + kyy - 2.0 * kxy).to(dtype), as_torch)
 
 
 def _factor(S: torch.Tensor) -> torch.Tensor:
@@ -199,20 +227,23 @@ def sample(m: ArrayLike, S: ArrayLike, n: int, *, seed: int | torch.Generator) -
     ``seed`` is an int or a CPU ``torch.Generator``; draws are made on the CPU in float64 and
     moved to the device/dtype of the inputs.  A singular ``S`` uses its symmetric square root.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n: must be a positive int, got {n!r}")
-    (mt, St), as_torch = _prepare([(m, S, "m", "S")])
+    try:
+        n = check_int(n, "n", minimum=1)
+    except ValueError:
+        raise ValueError(f"n: must be a positive int, got {n!r}") from None
+    (mt, St), as_torch, dtype = _prepare([(m, S, "m", "S")])
     if mt.ndim != 1:
         raise ValueError(f"m, S: sample draws from one Gaussian (mean shape (d,)), got batch shape {tuple(mt.shape[:-1])}")
     if isinstance(seed, torch.Generator):
         gen = seed
-    elif isinstance(seed, int) and not isinstance(seed, bool):
-        gen = torch.Generator().manual_seed(seed)
     else:
-        raise ValueError(f"seed: must be an int or a torch.Generator, got {seed!r}")
+        try:
+            gen = torch.Generator().manual_seed(check_seed(seed))
+        except ValueError:
+            raise ValueError(f"seed: must be an int or a torch.Generator, got {seed!r}") from None
     z = torch.randn(n, mt.shape[-1], generator=gen, dtype=torch.float64).to(device=mt.device, dtype=mt.dtype)
     x = mt + z @ _factor(_sym(St)).transpose(-1, -2)
-    return to_output(x, as_torch)
+    return to_output(x.to(dtype), as_torch)
 
 
 def pushforward(A: ArrayLike, m: ArrayLike, S: ArrayLike, b: ArrayLike | None = None) -> tuple[Any, Any]:
@@ -221,7 +252,7 @@ def pushforward(A: ArrayLike, m: ArrayLike, S: ArrayLike, b: ArrayLike | None = 
     ``A`` has shape ``(k, d)``; returns ``(mean, cov)`` in the input's array type.
     """
     as_torch = is_torch(A, m, S, b)
-    (mt, St), _ = _prepare([(m, S, "m", "S")])
+    (mt, St), _, dtype = _prepare([(m, S, "m", "S")])
     At, _, _ = common_tensors((A, "A"), (mt, "m"), (St, "S"))
     check_finite(At, "A")
     if At.ndim != 2 or At.shape[1] != mt.shape[-1]:

@@ -20,6 +20,10 @@ occurs in y) would give +inf / -inf / NaN terms.  ``zero_distance="raise"`` (def
 average (the ``log(m/(n-1))`` term keeps the full sizes) and warns with the count; if every
 point is affected it raises.  No infinite or NaN value is ever returned silently.
 
+Scale: both samples are divided by one power of two near their largest magnitude before any
+distance is formed (exact, and the estimates depend on distance ratios only), so data at
+1e200 or 1e-200 neither overflows nor underflows to spurious duplicates.
+
 Neighbour search: a k-d tree (scipy) in low dimension, else blocks of rows (bounded memory)
 of the centred Gram form; either way the candidate distances are recomputed exactly from the
 differences, so ties and zeros are exact.
@@ -33,8 +37,8 @@ from typing import Any
 
 import torch
 
-from ._arrays import ArrayLike, common_tensors, is_torch, to_output
-from ._validation import as_samples, check_choice, check_same_dim
+from ._arrays import ArrayLike, common_tensors, is_torch, pow2_scale, to_output
+from ._validation import as_samples, check_choice, check_int, check_same_dim
 
 __all__ = ["knn_kl", "knn_jsd", "knn_distances"]
 
@@ -113,19 +117,29 @@ def knn_distances(x: ArrayLike, y: ArrayLike, k: int = 1, *, method: str = "auto
     check_choice(method, "method", ("auto", "kdtree", "brute"))
     as_torch = is_torch(x, y)
     xt, yt, k = _validate(x, y, k)
-    return (to_output(_kth_distance(xt, xt, k, True, method), as_torch),
-            to_output(_kth_distance(xt, yt, k, False, method), as_torch))
+    xt, yt, s = _unit_scale(xt, yt)
+    return (to_output(_kth_distance(xt, xt, k, True, method) * s, as_torch),
+            to_output(_kth_distance(xt, yt, k, False, method) * s, as_torch))
 
 
 def _validate(x: ArrayLike, y: ArrayLike, k: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-    if isinstance(k, bool) or int(k) != k or k < 1:
-        raise ValueError(f"k: must be a positive integer, got {k!r}")
-    k = int(k)
+    k = check_int(k, "k", minimum=1)
     xt, yt = common_tensors((x, "x"), (y, "y"))
     xt = as_samples(xt, "x", min_n=k + 1)
     yt = as_samples(yt, "y", min_n=k)
     check_same_dim(xt, yt)
     return xt, yt, k
+
+
+def _unit_scale(xt: torch.Tensor, yt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Both samples divided by one power of two ``s`` near their largest magnitude (exact).
+
+    Distances of data at 1e200 (or 1e-200) would overflow (underflow) in the squared norms;
+    after scaling they are O(1).  The KL/JSD estimates depend on distance *ratios* only, so
+    they are unchanged; :func:`knn_distances` multiplies its distances back by ``s``.
+    """
+    s = pow2_scale(xt, yt)
+    return xt / s, yt / s, s
 
 
 def _zero_policy(rho: torch.Tensor, nu: torch.Tensor, k: int, zero_distance: str, what: str,
@@ -167,6 +181,7 @@ def knn_kl(x: ArrayLike, y: ArrayLike, k: int = 1, *, zero_distance: str = "rais
     check_choice(method, "method", ("auto", "kdtree", "brute"))
     as_torch = is_torch(x, y)
     xt, yt, k = _validate(x, y, k)
+    xt, yt, _ = _unit_scale(xt, yt)
     n, d = xt.shape
     m = yt.shape[0]
     rho = _kth_distance(xt, xt, k, True, method)
@@ -197,6 +212,7 @@ def knn_jsd(x: ArrayLike, y: ArrayLike, k: int = 1, *, zero_distance: str = "rai
     check_choice(method, "method", ("auto", "kdtree", "brute"))
     as_torch = is_torch(x, y)
     xt, yt, k = _validate(x, y, k)
+    xt, yt, _ = _unit_scale(xt, yt)
     if yt.shape[0] < k + 1:
         raise ValueError(f"y: needs at least {k + 1} samples for this estimator, got {yt.shape[0]}")
     n, d = xt.shape

@@ -30,6 +30,12 @@ the estimate upwards.  Limited capacity and steps bias it downwards.  The DV bou
 average (log of a mean), so its held-out value is also biased by O(1/m) (Jensen).  For
 ``wasserstein_dual`` the Lipschitz constraint is only approximate (penalty, clipping or power
 iteration): see its docstring for what the estimate means.
+
+Divergence: if the training objective becomes non-finite (too large a learning rate, data far
+from unit scale) or the held-out estimate or its standard error is not finite, the estimators
+raise ``ValueError`` naming the estimator, the step, ``lr`` and ``batch_size`` and suggesting a
+10x smaller ``lr`` or standardised data.  There is no automatic retry: a silently changed
+learning rate would make two runs with the same arguments estimate different things.
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ from torch import nn
 
 from . import fdiv as _fdiv
 from ._arrays import ArrayLike, common_tensors, is_torch, to_output
-from ._validation import as_samples, check_choice, check_positive, check_same_dim
+from ._validation import (as_samples, check_choice, check_fraction, check_int, check_positive,
+                          check_same_dim, check_seed)
 from .critics import gradient_norm_max, mlp_critic
 
 __all__ = [
@@ -110,9 +117,11 @@ def _samples(x: ArrayLike, y: ArrayLike, min_n: int = 1) -> tuple[torch.Tensor, 
 
 def _fgan_terms(entry: _fdiv.FDivergence, vp: torch.Tensor, vq: torch.Tensor,
                 activation: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    tp = entry.activation(vp) if activation else vp
-    tq = entry.activation(vq) if activation else vq
-    return tp, entry.conjugate(tq)
+    if not activation:
+        return vp, entry.conjugate(vq)
+    # f*(g_f(v)) from its closed form: the composition overflows once g_f(v) rounds onto the
+    # edge of dom f* (see FDivergence.conjugate_of_activation)
+    return entry.activation(vp), entry.conjugate_of_activation(vq)
 
 
 def _mean_se(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -199,14 +208,28 @@ def _split(t: torch.Tensor, holdout: float, gen: torch.Generator) -> tuple[torch
     return t[perm[n_eval:]], t[perm[:n_eval]]
 
 
-def _check_training_args(steps: int, lr: float, batch_size: int | None, holdout: float) -> None:
-    if isinstance(steps, bool) or int(steps) != steps or steps < 1:
-        raise ValueError(f"steps: must be a positive integer, got {steps!r}")
+def _check_training_args(steps: int, lr: float, batch_size: int | None, holdout: float,
+                         seed: int) -> tuple[int, float, int | None, float, int]:
+    """Validated ``(steps, lr, batch_size, holdout, seed)``: integers by ``check_int``."""
+    steps = check_int(steps, "steps", minimum=1)
     check_positive(lr, "lr")
-    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
-        raise ValueError(f"batch_size: must be a positive integer or None, got {batch_size!r}")
-    if not (0 <= float(holdout) < 1):
-        raise ValueError(f"holdout: must be in [0, 1), got {holdout!r}")
+    if batch_size is not None:
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+    return steps, float(lr), batch_size, check_fraction(holdout, "holdout"), check_seed(seed)
+
+
+def _diverged(what: str, lr: float, steps: int, batch_size: int | None, step: int | None) -> ValueError:
+    """The error raised when critic training diverges (no retry: the caller chooses new settings)."""
+    when = f"at step {step + 1} of {steps}" if step is not None else f"after {steps} steps"
+    return ValueError(f"{what}: critic training diverged {when} (non-finite bound) with lr={lr:g}, "
+                      f"batch_size={batch_size}; lower lr (e.g. lr={lr / 10:g}) or standardise x, y "
+                      f"to unit scale")
+
+
+def _finite_estimate(what: str, est: float, se: float, lr: float, steps: int,
+                     batch_size: int | None) -> None:
+    if not (math.isfinite(est) and math.isfinite(se)):
+        raise _diverged(what, lr, steps, batch_size, None)
 
 
 def _prepare_training(x: ArrayLike, y: ArrayLike, critic: nn.Module | None, seed: int, hidden: tuple[int, ...],
@@ -223,7 +246,11 @@ def _prepare_training(x: ArrayLike, y: ArrayLike, critic: nn.Module | None, seed
         raise ValueError("critic: has no parameters to train")
     xt = xt.detach().to(device=p.device, dtype=p.dtype)
     yt = yt.detach().to(device=p.device, dtype=p.dtype)
-    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    for t, nm in ((xt, "x"), (yt, "y")):
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{nm}: overflows the critic's dtype {p.dtype} (max |{nm}| beyond "
+                             f"{torch.finfo(p.dtype).max:.3g}); standardise x, y to unit scale")
+    gen = torch.Generator(device="cpu").manual_seed(seed)
     x_tr, x_ev = _split(xt, holdout, gen)
     y_tr, y_ev = _split(yt, holdout, gen)
     return critic, x_tr, x_ev, y_tr, y_ev, gen
@@ -240,7 +267,11 @@ def _train(critic: nn.Module, x_tr: torch.Tensor, y_tr: torch.Tensor,
            objective: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
            steps: int, optimizer: torch.optim.Optimizer, batch_size: int | None, gen: torch.Generator,
            progress: bool | None, desc: str, after_step: Callable[[], None] | None = None) -> np.ndarray:
-    """Maximise ``objective(xb, yb)[0]`` by gradient ascent; record ``objective[1]`` (the bound)."""
+    """Maximise ``objective(xb, yb)[0]`` by gradient ascent; record ``objective[1]`` (the bound).
+
+    A non-finite objective (the critic diverged) raises ``ValueError`` at once, naming ``desc``,
+    the step and the settings; there is no automatic retry.
+    """
     from tqdm.auto import tqdm
 
     show = steps >= 2000 if progress is None else bool(progress)
@@ -249,6 +280,9 @@ def _train(critic: nn.Module, x_tr: torch.Tensor, y_tr: torch.Tensor,
     for s in tqdm(range(int(steps)), desc=desc, disable=not show, leave=False):
         xb, yb = _batch(x_tr, batch_size, gen), _batch(y_tr, batch_size, gen)
         target, bound = objective(xb, yb)
+        if not bool(torch.isfinite(target.detach())):
+            critic.eval()
+            raise _diverged(desc, optimizer.param_groups[0]["lr"], int(steps), batch_size, s)
         optimizer.zero_grad(set_to_none=True)
         (-target).backward()
         optimizer.step()
@@ -275,7 +309,7 @@ def variational_f_divergence(x: ArrayLike, y: ArrayLike, name: str, critic: nn.M
     the default critic.  A tqdm progress bar shows when ``progress`` (default: steps >= 2000).
     """
     entry = _fdiv.get(name, **params)
-    _check_training_args(steps, lr, batch_size, holdout)
+    steps, lr, batch_size, holdout, seed = _check_training_args(steps, lr, batch_size, holdout, seed)
     critic, x_tr, x_ev, y_tr, y_ev, gen = _prepare_training(x, y, critic, seed, hidden, holdout)
 
     def objective(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -284,16 +318,20 @@ def variational_f_divergence(x: ArrayLike, y: ArrayLike, name: str, critic: nn.M
         return val, val
 
     opt = torch.optim.Adam(critic.parameters(), lr=float(lr))
-    trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress, f"f-GAN {name}")
+    trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress,
+                   f"variational_f_divergence({name!r})")
     with torch.no_grad():
         a, b = _fgan_terms(entry, _scores(critic, x_ev, "x"), _scores(critic, y_ev, "y"), True)
-    return VariationalEstimate(float(a.mean() - b.mean()), _mean_se(a, b), trace, critic)
+    est, se = float(a.mean() - b.mean()), _mean_se(a, b)
+    _finite_estimate(f"variational_f_divergence({name!r})", est, se, lr, steps, batch_size)
+    return VariationalEstimate(est, se, trace, critic)
 
 
 def _kl_estimator(x: ArrayLike, y: ArrayLike, critic: nn.Module | None, kind: str, steps: int, lr: float,
                   batch_size: int | None, holdout: float, hidden: tuple[int, ...], seed: int,
                   progress: bool | None) -> VariationalEstimate:
-    _check_training_args(steps, lr, batch_size, holdout)
+    steps, lr, batch_size, holdout, seed = _check_training_args(steps, lr, batch_size, holdout, seed)
+    what = "donsker_varadhan" if kind == "dv" else "nwj"
     critic, x_tr, x_ev, y_tr, y_ev, gen = _prepare_training(x, y, critic, seed, hidden, holdout)
 
     def value(tp: torch.Tensor, tq: torch.Tensor) -> tuple[torch.Tensor, float]:
@@ -307,9 +345,10 @@ def _kl_estimator(x: ArrayLike, y: ArrayLike, critic: nn.Module | None, kind: st
         return val, val
 
     opt = torch.optim.Adam(critic.parameters(), lr=float(lr))
-    trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress, kind.upper())
+    trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress, what)
     with torch.no_grad():
         val, se = value(_scores(critic, x_ev, "x"), _scores(critic, y_ev, "y"))
+    _finite_estimate(what, float(val), se, lr, steps, batch_size)
     return VariationalEstimate(float(val), se, trace, critic)
 
 
@@ -350,7 +389,7 @@ def classifier_jsd(x: ArrayLike, y: ArrayLike, critic: nn.Module | None = None, 
     ``trace`` holds the training-batch JSD bound per step.  Arguments as
     :func:`variational_f_divergence`.
     """
-    _check_training_args(steps, lr, batch_size, holdout)
+    steps, lr, batch_size, holdout, seed = _check_training_args(steps, lr, batch_size, holdout, seed)
     critic, x_tr, x_ev, y_tr, y_ev, gen = _prepare_training(x, y, critic, seed, hidden, holdout)
 
     def terms(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -362,11 +401,12 @@ def classifier_jsd(x: ArrayLike, y: ArrayLike, critic: nn.Module | None = None, 
         return val, val
 
     opt = torch.optim.Adam(critic.parameters(), lr=float(lr))
-    trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress, "classifier JSD")
+    trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress, "classifier_jsd")
     with torch.no_grad():
         a, b = terms(x_ev, y_ev)
-    est = 0.5 * float(a.mean() - b.mean()) + math.log(2.0)
-    return VariationalEstimate(est, 0.5 * _mean_se(a, b), trace, critic)
+    est, se = 0.5 * float(a.mean() - b.mean()) + math.log(2.0), 0.5 * _mean_se(a, b)
+    _finite_estimate("classifier_jsd", est, se, lr, steps, batch_size)
+    return VariationalEstimate(est, se, trace, critic)
 
 
 def wasserstein_dual(x: ArrayLike, y: ArrayLike, lipschitz: str = "gp", critic: nn.Module | None = None, *,
@@ -407,7 +447,7 @@ def wasserstein_dual(x: ArrayLike, y: ArrayLike, lipschitz: str = "gp", critic: 
     check_choice(lipschitz, "lipschitz", ("gp", "clip", "sn"))
     if lr is None:
         lr = 5e-5 if lipschitz == "clip" else 1e-3
-    _check_training_args(steps, lr, batch_size, holdout)
+    steps, lr, batch_size, holdout, seed = _check_training_args(steps, lr, batch_size, holdout, seed)
     check_positive(gp_weight, "gp_weight")
     check_positive(clip, "clip")
     if lipschitz == "sn" and critic is not None:
@@ -443,7 +483,7 @@ def wasserstein_dual(x: ArrayLike, y: ArrayLike, lipschitz: str = "gp", critic: 
     else:
         opt = torch.optim.Adam(params, lr=float(lr), betas=(0.5, 0.9))
     trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress,
-                   f"W1 dual ({lipschitz})", after)
+                   f"wasserstein_dual({lipschitz!r})", after)
     k = min(x_ev.shape[0], y_ev.shape[0])
     eps = torch.rand(k, 1, generator=gen).to(device=x_ev.device, dtype=x_ev.dtype)
     pts = torch.cat([x_ev, y_ev, eps * x_ev[:k] + (1 - eps) * y_ev[:k]])
@@ -451,6 +491,9 @@ def wasserstein_dual(x: ArrayLike, y: ArrayLike, lipschitz: str = "gp", critic: 
     with torch.no_grad():
         a, b = _scores(critic, x_ev, "x"), _scores(critic, y_ev, "y")
     est, se = float(a.mean() - b.mean()), _mean_se(a, b)
+    _finite_estimate(f"wasserstein_dual({lipschitz!r})", est, se, lr, steps, batch_size)
+    if not math.isfinite(lip):
+        raise _diverged(f"wasserstein_dual({lipschitz!r})", lr, steps, batch_size, None)
     if lipschitz == "clip":
         if lip <= 0:
             raise ValueError("critic: the clipped critic is constant on the samples (zero gradient); "

@@ -26,20 +26,26 @@ optimality.
 Sources: C06 (W1 = |theta| on parallel lines), C13 (Kantorovich-Rubinstein), Peyre & Cuturi
 (2019) "Computational Optimal Transport" (Remark 2.30 for 1-D, Ch. 4 for Sinkhorn), Feydy
 et al. (2019) "Interpolating between OT and MMD using Sinkhorn divergences" (debiasing),
-Bonneel et al. (2015) (sliced Wasserstein).
+Bonneel et al. (2015) (sliced Wasserstein), Schmitzer (2019) "Stabilized sparse scaling
+algorithms for entropy regularized transport problems" (log domain, eps-scaling), Brauer,
+Clason, Lorenz & Wirth (2017) "A Sinkhorn-Newton method for entropic optimal transport".
+
+A cost matrix that overflows (``||x - y||^p`` beyond the dtype, e.g. data at 1e200 or p = 1e6)
+raises ``ValueError``; solvers never see infinite costs.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
 import numpy as np
-import ot
 import torch
 
 from ._arrays import ArrayLike, common_tensors, is_torch, to_output
-from ._validation import as_samples, check_choice, check_positive, check_probability, check_same_dim
+from ._validation import (as_samples, check_choice, check_int, check_positive, check_probability,
+                          check_same_dim, check_seed)
 
 __all__ = [
     "OTConvergenceError",
@@ -148,6 +154,16 @@ def _cost(x: torch.Tensor, y: torch.Tensor, p: float) -> torch.Tensor:
     return dist if p == 1 else dist ** p
 
 
+def _finite_cost(x: torch.Tensor, y: torch.Tensor, p: float) -> torch.Tensor:
+    """:func:`_cost`, raising ``ValueError`` when ``||x - y||^p`` overflows the dtype (rather
+    than letting the solver report an infinite cost as an infeasible problem)."""
+    cost = _cost(x, y, p)
+    if not bool(torch.isfinite(cost.detach()).all()):
+        raise ValueError(f"x, y: the cost ||x - y||^p overflows {cost.dtype} (p={p:g}, data of magnitude "
+                         f"~{float(torch.cat([x, y]).detach().abs().max()):.3g}); rescale x, y or lower p")
+    return cost
+
+
 def default_num_iter_max(n: int, m: int) -> int:
     """Iteration limit for POT's network simplex: ``max(1e5, 50 * n * m)``.
 
@@ -244,8 +260,8 @@ def wasserstein_1d(x: ArrayLike, y: ArrayLike, p: float = 1.0, x_weights: ArrayL
 def _emd_plan(a: torch.Tensor, b: torch.Tensor, cost: torch.Tensor, num_iter_max: int | None,
               on_nonconvergence: str) -> np.ndarray:
     n, m = cost.shape
-    limit = default_num_iter_max(n, m) if num_iter_max is None else int(num_iter_max)
-    check_positive(limit, "num_iter_max")
+    limit = default_num_iter_max(n, m) if num_iter_max is None else check_int(num_iter_max, "num_iter_max",
+                                                                              minimum=1)
     a64 = a.detach().cpu().double().numpy()
     b64 = b.detach().cpu().double().numpy()
     # exact marginals for the solver (POT checks |sum a - sum b| to ~1e-7)
@@ -253,6 +269,8 @@ def _emd_plan(a: torch.Tensor, b: torch.Tensor, cost: torch.Tensor, num_iter_max
     c64 = np.ascontiguousarray(cost.detach().cpu().double().numpy())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # POT's own warning: replaced by ours below
+        import ot  # imported here: `import divergences` / `gans.train` need no POT
+
         plan, log = ot.emd(a64, b64, c64, numItermax=limit, log=True)
     code = int(log.get("result_code", -1))
     if code != 1:  # 1 = OPTIMAL in POT's network simplex
@@ -293,7 +311,7 @@ def wasserstein_pow(x: ArrayLike, y: ArrayLike, p: float = 1.0, x_weights: Array
         uniform = x_weights is None and y_weights is None
         val = _w1d_pow(xt, yt, None if uniform else a, None if uniform else b, p)[0]
         return to_output(val, as_torch)
-    cost = _cost(xt, yt, p)
+    cost = _finite_cost(xt, yt, p)
     plan = _emd_plan(a, b, cost, num_iter_max, on_nonconvergence)
     val = (torch.from_numpy(plan).to(device=cost.device, dtype=cost.dtype) * cost).sum()
     return to_output(val, as_torch)
@@ -331,11 +349,11 @@ def sliced_wasserstein(x: ArrayLike, y: ArrayLike, p: float = 2.0, n_projections
     For d = 1 every direction is +-1 and the result is the exact ``W_p``.
     """
     p = _check_p(p)
-    if int(n_projections) != n_projections or n_projections < 1:
-        raise ValueError(f"n_projections: must be a positive integer, got {n_projections!r}")
+    n_projections = check_int(n_projections, "n_projections", minimum=1)
+    seed = check_seed(seed)
     xt, yt, a, b, as_torch = _prepare(x, y, x_weights, y_weights)
     d = xt.shape[1]
-    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    gen = torch.Generator(device="cpu").manual_seed(seed)
     theta = torch.randn(d, int(n_projections), generator=gen, dtype=torch.float64)
     theta = (theta / theta.norm(dim=0, keepdim=True)).to(device=xt.device, dtype=xt.dtype)
     uniform = x_weights is None and y_weights is None
@@ -345,11 +363,12 @@ def sliced_wasserstein(x: ArrayLike, y: ArrayLike, p: float = 2.0, n_projections
 
 # ----------------------------------------------------------------------------- Sinkhorn
 def _check_sinkhorn(ok: bool, n_it: int, err: float, reg: float, stop_threshold: float,
-                    on_nonconvergence: str) -> None:
+                    on_nonconvergence: str, shape: tuple[int, int], cmax: float) -> None:
     if ok:
         return
-    msg = (f"sinkhorn: no convergence after {n_it} iterations (marginal error {err:.3g} > "
-           f"stop_threshold {stop_threshold:g}) with reg={reg:g}; increase num_iter_max or reg")
+    msg = (f"sinkhorn: no convergence after {n_it} iterations on the {shape[0]} x {shape[1]} problem "
+           f"(marginal error {err:.3g} > stop_threshold {stop_threshold:g}) with reg={reg:g} and max "
+           f"cost {cmax:.3g}; increase reg (relative to the cost scale), num_iter_max or stop_threshold")
     if on_nonconvergence == "raise":
         raise OTConvergenceError(msg)
     warnings.warn(msg, OTConvergenceWarning, stacklevel=4)
@@ -365,51 +384,122 @@ def _entropic_value(plan: torch.Tensor, a: torch.Tensor, b: torch.Tensor, cost: 
     return (plan * cost).sum() + reg * kl
 
 
+# Newton polishing solves an (n + m) x (n + m) symmetric eigenproblem per step: used up to
+# this size (about 1 s per step at the limit on one CPU core), plain Sinkhorn sweeps beyond.
+_NEWTON_MAX_SIZE = 2000
+_SCALING_SWEEPS = 5  # Sinkhorn sweeps per level of the eps-scaling schedule
+
+
+class _Dual:
+    """Log-domain entropic OT dual ``max_{f,g} <f, a> + <g, b> - eps sum_ij a_i b_j e^((f_i+g_j-C_ij)/eps)``
+    (float64, CPU) with plan ``P_ij = a_i b_j exp((f_i + g_j - C_ij)/eps)``."""
+
+    def __init__(self, a: torch.Tensor, b: torch.Tensor, cost: torch.Tensor) -> None:
+        # Renormalised in float64: weights rounded in a low-precision input dtype (1/3 in
+        # float16) need not sum to the same total, and balanced OT with unequal masses has no
+        # plan meeting both marginals (Sinkhorn would never converge).
+        a, b = a.detach().double().cpu(), b.detach().double().cpu()
+        self.a, self.b = a / a.sum(), b / b.sum()
+        self.la, self.lb = torch.log(self.a), torch.log(self.b)
+        self.c = cost.detach().double().cpu()
+
+    def log_plan(self, f: torch.Tensor, g: torch.Tensor, eps: float) -> torch.Tensor:
+        return self.la[:, None] + self.lb[None, :] + (f[:, None] + g[None, :] - self.c) / eps
+
+    def residual(self, f: torch.Tensor, g: torch.Tensor, eps: float
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
+        """Plan, marginal residuals ``a - P 1``, ``b - P^T 1`` and their joint Euclidean norm."""
+        P = torch.exp(self.log_plan(f, g, eps))
+        r1, r2 = self.a - P.sum(1), self.b - P.sum(0)
+        return P, r1, r2, float(torch.sqrt((r1 * r1).sum() + (r2 * r2).sum()))
+
+    def sweep(self, f: torch.Tensor, g: torch.Tensor, eps: float, symmetric: bool
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One Sinkhorn sweep; ``symmetric`` (a = b, C = C^T): the averaged update
+        ``f <- (f + T f)/2`` of Feydy et al. (2019, Sec. 3.1), which does not oscillate."""
+        if symmetric:
+            tf = -eps * torch.logsumexp(self.la[None, :] + (f[None, :] - self.c) / eps, dim=1)
+            f = 0.5 * (f + tf)
+            return f, f
+        f = -eps * torch.logsumexp(self.lb[None, :] + (g[None, :] - self.c) / eps, dim=1)
+        g = -eps * torch.logsumexp(self.la[:, None] + (f[:, None] - self.c) / eps, dim=0)
+        return f, g
+
+    def newton(self, f: torch.Tensor, g: torch.Tensor, eps: float, tol: float, max_steps: int
+               ) -> tuple[torch.Tensor, torch.Tensor, int, bool]:
+        """Damped Newton steps on the dual (Sinkhorn-Newton; Brauer, Clason, Lorenz & Wirth 2017).
+
+        Hessian ``-(1/eps) [[diag(P 1), P], [P^T, diag(P^T 1)]]``; its null space (the shift
+        ``(f + c, g - c)``, and one such shift per block of a numerically block-diagonal plan)
+        is dropped with a pseudo-inverse at relative cutoff ``(n + m) eps_64``.  Backtracking
+        accepts a step when the marginal error drops by the Armijo factor ``1 - 1e-4 t``.
+        Returns ``(f, g, steps taken, converged)``; stops early when no step reduces the error.
+        """
+        n, m = self.c.shape
+        P, r1, r2, err = self.residual(f, g, eps)
+        cut = (n + m) * torch.finfo(torch.float64).eps
+        for step in range(max_steps):
+            if err <= tol:
+                return f, g, step, True
+            H = torch.cat([torch.cat([torch.diag(P.sum(1)), P], 1), torch.cat([P.T, torch.diag(P.sum(0))], 1)])
+            lam, V = torch.linalg.eigh(H)
+            keep = lam > cut * lam[-1]
+            Vk = V[:, keep]
+            d = Vk @ ((Vk.T @ (eps * torch.cat([r1, r2]))) / lam[keep])
+            t = 1.0
+            while True:
+                fn, gn = f + t * d[:n], g + t * d[n:]
+                Pn, r1n, r2n, en = self.residual(fn, gn, eps)
+                if math.isfinite(en) and en <= (1.0 - 1e-4 * t) * err:
+                    break
+                t *= 0.5
+                if t < 1e-6:
+                    return f, g, step + 1, False
+            f, g, P, r1, r2, err = fn, gn, Pn, r1n, r2n, en
+        return f, g, max_steps, err <= tol
+
+
 def _entropic_ot(a: torch.Tensor, b: torch.Tensor, cost: torch.Tensor, reg: float, num_iter_max: int,
-                 stop_threshold: float, on_nonconvergence: str) -> torch.Tensor:
-    """``OT_eps = <P, C> + eps KL(P || a b^T)`` at POT's log-domain Sinkhorn plan."""
-    a64 = a.detach().cpu().double().numpy()
-    b64 = b.detach().cpu().double().numpy()
-    c64 = cost.detach().cpu().double().numpy()
-    with warnings.catch_warnings():  # POT's warnings replaced by the explicit check below
-        warnings.simplefilter("ignore", UserWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        plan, log = ot.sinkhorn(a64, b64, c64, reg, method="sinkhorn_log", numItermax=num_iter_max,
-                                stopThr=stop_threshold, log=True, warn=False)
-    errs = log.get("err", [])
-    err = float(errs[-1]) if len(errs) and np.isfinite(plan).all() else float("inf")
-    n_it = int(log.get("niter", num_iter_max))
-    _check_sinkhorn(err <= stop_threshold or (n_it < num_iter_max - 1 and np.isfinite(plan).all()),
-                    n_it, err, reg, stop_threshold, on_nonconvergence)
-    pt = torch.from_numpy(plan).to(device=cost.device, dtype=cost.dtype)
-    return _entropic_value(pt, a, b, cost, reg)
+                 stop_threshold: float, on_nonconvergence: str, symmetric: bool = False) -> torch.Tensor:
+    """``OT_eps = <P, C> + eps KL(P || a b^T)`` at the converged log-domain plan.
 
-
-def _entropic_ot_symmetric(a: torch.Tensor, cost: torch.Tensor, reg: float, num_iter_max: int,
-                           stop_threshold: float, on_nonconvergence: str) -> torch.Tensor:
-    """``OT_eps(a, a)`` by the symmetric (averaged) log-domain Sinkhorn fixed point.
-
-    ``f <- (f + T f) / 2``, ``(T f)_i = -eps log sum_j a_j exp((f_j - C_ij)/eps)``; plain
-    alternating Sinkhorn oscillates and converges slowly on these self-transport problems
-    (Feydy et al. 2019, Sec. 3.1).  Plan ``P_ij = a_i a_j exp((f_i + f_j - C_ij)/eps)``.
+    Solver (float64): eps-scaling warm start (``eps`` from the cost range halved down to
+    ``reg``, 5 sweeps per level; Schmitzer 2019, Feydy et al. 2019), then at ``eps = reg``
+    damped Newton steps on the dual when ``n + m <= 2000`` (quadratic convergence where plain
+    Sinkhorn crawls: small ``reg`` relative to the cost), alternating with batches of 20
+    Sinkhorn sweeps when a Newton run stalls; Sinkhorn sweeps only for larger problems.
+    Every sweep and Newton step counts towards ``num_iter_max``.  Converged means: Euclidean
+    norm of both marginal residuals ``(P 1 - a, P^T 1 - b)`` ``<= stop_threshold``.
+    ``symmetric=True`` (``a = b``, ``C = C^T``) uses the averaged sweep.
     """
-    c = cost.detach().double().cpu()
-    la = torch.log(a.detach().double().cpu())
-    f = torch.zeros_like(la)
-    err = float("inf")
+    dual = _Dual(a, b, cost)
+    n, m = dual.c.shape
+    f = torch.zeros(n, dtype=torch.float64)
+    g = torch.zeros(m, dtype=torch.float64)
+    cmax = float(dual.c.max())
     it = 0
-    for it in range(1, int(num_iter_max) + 1):
-        tf = -reg * torch.logsumexp(la[None, :] + (f[None, :] - c) / reg, dim=1)
-        f = 0.5 * (f + tf)
-        if it % 10 == 0 or it == num_iter_max:
-            logp = la[:, None] + la[None, :] + (f[:, None] + f[None, :] - c) / reg
-            err = float(torch.linalg.vector_norm(torch.exp(torch.logsumexp(logp, dim=1)) - a.detach().double().cpu()))
-            if err <= stop_threshold:
+    eps = max(cmax - float(dual.c.min()), reg)
+    while eps > reg and it < num_iter_max:
+        for _ in range(min(_SCALING_SWEEPS, num_iter_max - it)):
+            f, g = dual.sweep(f, g, eps, symmetric)
+            it += 1
+        eps = max(reg, 0.5 * eps)
+    use_newton = n + m <= _NEWTON_MAX_SIZE
+    err = dual.residual(f, g, reg)[3]
+    while err > stop_threshold and it < num_iter_max:
+        if use_newton:
+            f, g, k, ok = dual.newton(f, g, reg, stop_threshold, min(50, num_iter_max - it))
+            it += k
+            if ok:
+                err = dual.residual(f, g, reg)[3]
                 break
-    logp = la[:, None] + la[None, :] + (f[:, None] + f[None, :] - c) / reg
-    _check_sinkhorn(err <= stop_threshold, it, err, reg, stop_threshold, on_nonconvergence)
-    pt = torch.exp(logp).to(device=cost.device, dtype=cost.dtype)
-    return _entropic_value(pt, a, a, cost, reg)
+        for _ in range(min(20, num_iter_max - it)):
+            f, g = dual.sweep(f, g, reg, symmetric)
+            it += 1
+        err = dual.residual(f, g, reg)[3]
+    _check_sinkhorn(err <= stop_threshold, it, err, reg, stop_threshold, on_nonconvergence, (n, m), cmax)
+    pt = torch.exp(dual.log_plan(f, g, reg)).to(device=cost.device, dtype=cost.dtype)
+    return _entropic_value(pt, a, b, cost, reg)
 
 
 def sinkhorn(x: ArrayLike, y: ArrayLike, reg: float, p: float = 2.0, x_weights: ArrayLike | None = None,
@@ -419,34 +509,35 @@ def sinkhorn(x: ArrayLike, y: ArrayLike, reg: float, p: float = 2.0, x_weights: 
 
     Entropic cost (``debiased=False``):
     ``OT_eps(a, b) = min_P <P, C> + eps KL(P || a b^T)``, ``C_ij = ||x_i - y_j||^p``,
-    ``eps = reg`` (absolute, in cost units), solved with POT's log-domain Sinkhorn
-    (``ot.sinkhorn(..., method="sinkhorn_log")``) and evaluated *including* the entropic term.
+    ``eps = reg`` (absolute, in cost units), solved in the log domain (float64) with
+    eps-scaling and Newton polishing (see ``_entropic_ot``) and evaluated *including* the
+    entropic term.
     Note: POT's ``ot.sinkhorn2`` returns only ``<P, C>``; this function does not.
 
     Sinkhorn divergence (``debiased=True``, default; Feydy et al. 2019, eq. 3):
     ``S_eps = OT_eps(a, b) - OT_eps(a, a)/2 - OT_eps(b, b)/2``, which is >= 0, is 0 iff the
     measures agree, tends to ``W_p^p`` as eps -> 0 and to an MMD as eps -> infinity.
 
-    The two self-terms use the symmetric averaged Sinkhorn iteration (fast, stable).
-    Raises :class:`OTConvergenceError` if the Euclidean norm of a plan's marginal error (POT's
-    stopping criterion) is above ``stop_threshold`` after ``num_iter_max`` iterations (``on_nonconvergence="warn"`` warns instead).  Gradients
-    (torch) hold the plans fixed (envelope theorem for the entropic problem).
+    The two self-terms use the symmetric averaged Sinkhorn sweep.  With the defaults every
+    problem of the README's kind converges (tested: n in {6, 20, 50}, d in {2, 10}, N(0, I) vs
+    N(0.5, I), reg = 0.1, 12 seeds), where 10 000 plain Sinkhorn sweeps did not.  Raises
+    :class:`OTConvergenceError` if the Euclidean norm of the plans' marginal errors is above
+    ``stop_threshold`` after ``num_iter_max`` iterations (sweeps plus Newton steps;
+    ``on_nonconvergence="warn"`` warns instead), and ``ValueError`` if the cost overflows.
+    Gradients (torch) hold the plans fixed (envelope theorem for the entropic problem).
     """
     check_positive(reg, "reg")
     p = _check_p(p)
     check_choice(on_nonconvergence, "on_nonconvergence", ("raise", "warn"))
-    check_positive(num_iter_max, "num_iter_max")
+    num_iter_max = check_int(num_iter_max, "num_iter_max", minimum=1)
     check_positive(stop_threshold, "stop_threshold")
     xt, yt, a, b, as_torch = _prepare(x, y, x_weights, y_weights)
-    args = (float(reg), int(num_iter_max), float(stop_threshold), on_nonconvergence)
+    args = (float(reg), num_iter_max, float(stop_threshold), on_nonconvergence)
     same = xt.shape == yt.shape and bool(torch.equal(xt, yt)) and bool(torch.equal(a, b))
-    if same:  # OT_eps(a, a): the symmetric solver (plain alternating Sinkhorn oscillates here)
-        val = _entropic_ot_symmetric(a, _cost(xt, yt, p), *args)
-    else:
-        val = _entropic_ot(a, b, _cost(xt, yt, p), *args)
+    val = _entropic_ot(a, b, _finite_cost(xt, yt, p), *args, symmetric=same)
     if debiased:
-        val = val - 0.5 * _entropic_ot_symmetric(a, _cost(xt, xt, p), *args) \
-                  - 0.5 * _entropic_ot_symmetric(b, _cost(yt, yt, p), *args)
+        val = val - 0.5 * _entropic_ot(a, a, _finite_cost(xt, xt, p), *args, symmetric=True) \
+                  - 0.5 * _entropic_ot(b, b, _finite_cost(yt, yt, p), *args, symmetric=True)
     return to_output(val, as_torch)
 
 

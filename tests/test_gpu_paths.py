@@ -409,8 +409,6 @@ def test_foreach_ema_equals_the_formula() -> None:
         assert torch.equal(be, b)
 
 
-@pytest.mark.xfail(strict=True, reason="divergences/wasserstein.py imports POT at module level; remove this "
-                                       "marker once POT is imported inside its exact-OT functions")
 def test_import_gans_train_does_not_import_pot() -> None:
     """The GPU image has no POT; training never uses it."""
     code = "import gans.train, sys; assert 'ot' not in sys.modules, 'POT imported'"
