@@ -98,7 +98,9 @@ def input_grad_sqnorms(D: nn.Module | Callable[[torch.Tensor], torch.Tensor], x:
     out = out.reshape(n, -1)
     total = xin.new_zeros(n)
     for o in range(out.shape[1]):
-        (g,) = torch.autograd.grad(out[:, o].sum(), xin, create_graph=create_graph)
+        # retain_graph: later outputs, and a spectral-norm weight cached for the whole step
+        # (parametrize.cached), still need this graph after the call.
+        (g,) = torch.autograd.grad(out[:, o].sum(), xin, create_graph=create_graph, retain_graph=True)
         total = total + g.reshape(n, -1).pow(2).sum(dim=1)
     return total
 
@@ -113,7 +115,7 @@ def input_grad_norms(D: nn.Module | Callable[[torch.Tensor], torch.Tensor], x: t
     _check_batch(x, "x")
     xin = x if x.requires_grad else x.detach().requires_grad_(True)
     scores = critic_scores(D, xin)
-    (g,) = torch.autograd.grad(scores.sum(), xin, create_graph=create_graph)
+    (g,) = torch.autograd.grad(scores.sum(), xin, create_graph=create_graph, retain_graph=True)
     return torch.linalg.vector_norm(g.reshape(xin.shape[0], -1), dim=1)
 
 
