@@ -24,7 +24,8 @@ include: "experiments/rules/images.smk"
 include: "experiments/rules/feature_net.smk"
 
 
+# the cpu profile (snakemake --profile profiles/cpu) runs only the longer image comparison
 rule all:
     default_target: True
     input:
-        ALL_TARGETS,
+        IMAGE_TARGETS if PROFILE == "cpu" else ALL_TARGETS,

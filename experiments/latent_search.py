@@ -47,6 +47,7 @@ import torch
 import divergences as dv
 from divergences._validation import check_choice, check_int, check_positive, check_seed
 from experiments.common import device_name, save_figure
+from gans.data.latent import sample_latent
 
 DISTRIBUTIONS = ("uniform", "normal")
 SAT_LEVEL = 0.95        # a pixel is saturated when |x| > SAT_LEVEL (outputs in [-1, 1], tanh)
@@ -55,7 +56,7 @@ SAT_FRACTION = 0.1      # an image is flagged when more than this fraction of it
 
 def _draw(n: int, dim: int, dist: str, g: torch.Generator) -> torch.Tensor:
     """``n`` codes from the prior: U[-1, 1]^dim or N(0, I_dim)."""
-    return torch.rand(n, dim, generator=g) * 2 - 1 if dist == "uniform" else torch.randn(n, dim, generator=g)
+    return sample_latent(n, dim, dist, g)
 
 
 def _to_shell(w: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,8 @@
 Resolution order (later wins, mappings deep-merged, lists and scalars replaced; a data,
 generator, discriminator or loss section whose ``name`` changes is replaced whole):
 ``gans/configs/defaults.yaml`` <- parent chain named by ``defaults:`` keys (paths relative to
-the file that names them) <- the config file <- ``--set key.sub=value`` overrides (values
+the file that names them; ``defaults: [a.yaml, b.yaml]`` merges several parents in order) <- the
+config file (or several, merged in order) <- ``--set key.sub=value`` overrides (values
 parsed as YAML: ``--set train.iterations=100 --set optim.betas=[0.0,0.9]``).
 
 Validation (:func:`validate`, run by :func:`resolve` and so by every load) checks every key of
@@ -149,12 +150,18 @@ def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     data = _yaml_load(text, str(path)) or {}
     if not isinstance(data, dict):
         raise ValueError(f"config {path} must be a YAML mapping, got {type(data).__name__}")
-    parent = data.pop("defaults", None)
-    if parent is None:
+    parents = data.pop("defaults", None)
+    if parents is None:
         return data
-    if not isinstance(parent, str):
-        raise ValueError(f"'defaults' in {path} must be a path string, got {parent!r}")
-    return deep_merge(_read_chain(path.parent / parent, seen + (path,)), data)
+    if isinstance(parents, str):
+        parents = [parents]
+    if not isinstance(parents, list) or not parents or not all(isinstance(q, str) for q in parents):
+        raise ValueError(f"'defaults' in {path} must be a path string or a non-empty list of path strings, "
+                         f"got {parents!r}")
+    merged: dict[str, Any] = {}
+    for parent in parents:  # later parents win, the file itself wins over all of them
+        merged = deep_merge(merged, _read_chain(path.parent / parent, seen + (path,)))
+    return deep_merge(merged, data)
 
 
 def apply_overrides(cfg: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
@@ -248,7 +255,7 @@ def _check_eval(ev: Mapping[str, Any]) -> None:
     declared = getattr(importlib.import_module(fn.__module__), "EVAL_DEFAULTS", None) \
         if isinstance(getattr(fn, "__module__", None), str) else None
     if isinstance(declared, Mapping):
-        accepted = ["every", "function", *declared]
+        accepted = ["every", "function", "data", *declared]
         for k in ev:
             if k not in accepted:
                 raise ValueError(unknown_key_message(f"eval.{k}", accepted, f" for eval.function {ev['function']!r}"))
@@ -319,19 +326,34 @@ def validate(cfg: Mapping[str, Any]) -> dict[str, Any]:
                              f"(data.name {out['data']['name']!r})")
     _check_loss(cfg["loss"])
     _check_eval(cfg["eval"])
+    if cfg["eval"].get("data") is not None:  # the evaluation's reference set (e.g. held-out digits)
+        if not isinstance(cfg["eval"]["data"], dict) or not isinstance(cfg["eval"]["data"].get("name"), str):
+            raise ValueError(f"eval.data must be a data section with a name (e.g. {{name: mnist5k, split: heldout}}), "
+                             f"got {cfg['eval']['data']!r}")
+        try:
+            out["eval"] = {**cfg["eval"], "data": data_options(cfg["eval"]["data"])}
+        except ValueError as err:
+            raise ValueError(f"eval.data: {err}") from None
     return out
 
 
-def resolve(path: str | Path | None = None, overrides: Sequence[str] = (),
+def resolve(path: str | Path | Sequence[str | Path] | None = None, overrides: Sequence[str] = (),
             cfg: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Defaults <- config file chain (or the mapping ``cfg``) <- overrides, validated.
+    """Defaults <- config file chain(s) (or the mapping ``cfg``) <- overrides, validated.
+
+    ``path`` may be a list of files, merged in order (later wins), each with its own
+    ``defaults:`` chain: ``resolve([profile, loss])`` overlays a loss file on a profile base, as
+    the image-comparison rules do (``experiments/configs/image/``).
 
     ``generator.latent_dim`` is filled from ``latent.dim`` when absent (it is the generator's
     input size).
     """
     out = load_defaults()
-    if path is not None:
-        out = deep_merge(out, _read_chain(Path(path)))
+    paths = [] if path is None else [path] if isinstance(path, (str, Path)) else list(path)
+    if path is not None and not paths:
+        raise ValueError("path: expected a config file or a non-empty list of config files, got []")
+    for one in paths:
+        out = deep_merge(out, _read_chain(Path(one)))
     if cfg is not None:
         if "defaults" in cfg:
             raise ValueError("cfg: a 'defaults' key is followed only in config files; "

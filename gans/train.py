@@ -85,6 +85,7 @@ from .checkpoint import (CHECKPOINT_NAME, PREVIOUS_NAME, load_checkpoint, load_c
                          nonfinite_weights, remove_checkpoints, rng_state, save_checkpoint, set_rng_state)
 from .config import config_hash, resolve
 from .data import build_dataset, to_model_input
+from .data.latent import sample_latent
 from .data.prefetch import IndexStream, Prefetcher, load_item, resolve_workers
 from .ema import EMA
 from .nets import build_discriminator, build_generator
@@ -185,11 +186,7 @@ class LatentStream:
         self.gen = torch.Generator().manual_seed(seed)
 
     def __call__(self, n: int | None = None) -> torch.Tensor:
-        shape = (n or self.batch_size, self.dim)
-        if self.distribution == "uniform":
-            z = torch.rand(shape, generator=self.gen) * 2 - 1
-        else:
-            z = torch.randn(shape, generator=self.gen)
+        z = sample_latent(n or self.batch_size, self.dim, self.distribution, self.gen)
         return z.to(self.device, non_blocking=True)
 
     def state_dict(self) -> dict[str, Any]:
@@ -443,6 +440,8 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
         torch.cuda.manual_seed(_stream_seed(seed, info.rank, 0))
 
     dataset = build_dataset(cfg["data"], seed)
+    # evaluation reference: eval.data when set (e.g. the held-out split), else the training data
+    eval_dataset = build_dataset(cfg["eval"]["data"], seed) if cfg["eval"].get("data") else dataset
     G = build_generator(cfg["generator"], seed=_stream_seed(seed, 0, 1)).to(device)
     D = build_discriminator(cfg["discriminator"], seed=_stream_seed(seed, 0, 2)).to(device)
     loss_gen = torch.Generator().manual_seed(_stream_seed(seed, info.rank, 6))
@@ -545,7 +544,8 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
         if not info.is_main:
             return {}
         eval_cfg = {"latent": cfg["latent"], **cfg["eval"]}  # eval.latent, if given, wins
-        return _evaluate(cfg["eval"]["function"], ema.model if ema is not None else G, dataset, eval_cfg,
+        eval_cfg.pop("data", None)
+        return _evaluate(cfg["eval"]["function"], ema.model if ema is not None else G, eval_dataset, eval_cfg,
                          device, seed)
 
     total = tc["iterations"]
@@ -556,6 +556,9 @@ def _train(cfg: dict[str, Any], out: Path, resume: bool, loss: Any, overwrite: b
     t0, steps_t0 = time.perf_counter(), step
     if not resume and info.is_main:
         log_samples(0)
+        if cfg["eval"].get("every", 0) > 0:  # the scores of the untrained generator: every curve's start
+            rows.append({"step": 0, "images_seen": 0, **run_eval(0)})
+            _write_metrics(rows, out / "metrics.csv")
     # NaN guard state, on the device: the first step since the last check at which a logged loss
     # was non-finite (-1: none) and which log keys were non-finite at that step; read back (one
     # synchronisation) only when a check is due

@@ -6,7 +6,7 @@ What runs where:
 * default run: one optimisation step (critic + generator, :func:`gans.step.alternating_step`)
   under bf16 autocast + channels_last for a representative subset of (network, resolution,
   loss): every loss of the comparison (WGAN-GP, SN-GAN, MMD-GAN-GP, SMMD, SN-SMMD, configured as
-  in ``experiments/configs/image/quick``), both networks and all four resolutions, each at least
+  in ``experiments/configs/image/quick.yaml`` + ``losses/``), both networks and all four resolutions, each at least
   once (``FAST_CASES``); torch.compile (inductor, needs a C++ compiler) for SN-GAN (generator and
   critic compiled) and WGAN-GP (generator compiled, critic eager: double backward); the kernel
   head against ``divergences``; the sync count; the non-blocking copies;
@@ -43,7 +43,12 @@ from gans.train import (BatchStream, autocast_context, build_loss, compile_netwo
                         train)
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICK = ROOT / "experiments" / "configs" / "image" / "quick"
+IMAGE = ROOT / "experiments" / "configs" / "image"
+
+
+def _quick(loss_name: str) -> list[Path]:
+    """The quick comparison config of ``loss_name``: the profile base overlaid with the loss file."""
+    return [IMAGE / "quick.yaml", IMAGE / "losses" / f"{loss_name}.yaml"]
 LOSSES = ("wgan_gp", "sngan", "mmd_gp", "smmd", "sn_smmd")
 ARCHS = ("dcgan", "resnet")
 RESOLUTIONS = (32, 64, 128, 160)
@@ -56,7 +61,7 @@ U_BF16, U_FP32 = 2.0 ** -8, 2.0 ** -24  # unit roundoffs
 
 def _setup(loss_name: str, arch: str, res: int, device: str = "cpu", ch: int = 4, latent: int = 16):
     """G, D and the loss of a comparison config, at ``res`` px with the ``arch`` networks."""
-    cfg = resolve(QUICK / f"{loss_name}.yaml")
+    cfg = resolve(_quick(loss_name))
     dsec = cfg["discriminator"]
     gcfg = {"name": arch, "resolution": res, "ch": ch, "latent_dim": latent}
     dcfg = {"name": arch, "resolution": res, "ch": ch, "out_dim": dsec["out_dim"],
@@ -297,9 +302,9 @@ def _syncs_per_iteration(loss_name: str, nan_check_every: int) -> tuple[float, d
     (set-up, the final metrics row and the final checkpoint cancel)."""
     counts = []
     for iters in (2, 4):
-        cfg = resolve(QUICK / f"{loss_name}.yaml",
+        cfg = resolve(_quick(loss_name),
                       [f"train.iterations={iters}", "train.batch_size=4", "generator.ch=4", "discriminator.ch=4",
-                       "data.name=random_images", "data.n=64", "data.resolution=32",
+                       "data.name=random_images", "data.n=64", "data.resolution=32", "data.channels=1",
                        "train.log_every=1000", "train.checkpoint_every=0", "train.sample_every=0", "eval.every=0",
                        f"train.nan_check_every={nan_check_every}", "train.ema_halflife_images=100"])
         with tempfile.TemporaryDirectory() as out, _count_syncs() as c:
@@ -471,7 +476,7 @@ def test_cuda_train_two_iterations_compiled(loss_name: str, tmp_path: Path) -> N
     finishes with a finite checkpoint."""
     _require_cuda()
     _require_cxx()
-    cfg = resolve(QUICK / f"{loss_name}.yaml",
+    cfg = resolve(_quick(loss_name),
                   ["device=cuda", "train.amp=bf16", "train.compile=true", "train.iterations=2", "eval.every=0",
                    "train.batch_size=8", "train.checkpoint_every=0"])
     train(cfg, tmp_path / "run")

@@ -185,11 +185,13 @@ def test_metrics_csv_and_samples(tmp_path: Path) -> None:
            "train": {**TINY["train"], "sample_every": 6}}
     run = train(cfg, tmp_path / "m")
     rows = list(csv.DictReader(open(run / "metrics.csv")))
-    assert [int(r["step"]) for r in rows] == [4, 6, 8, 12]
+    # step 0: the untrained generator's scores only (no losses yet), then the logged steps
+    assert [int(r["step"]) for r in rows] == [0, 4, 6, 8, 12]
     assert all(int(r["images_seen"]) == 16 * int(r["step"]) for r in rows)
+    assert rows[0]["d_loss"] == "" and rows[0]["eval_n_modes"] != ""
     for col in ("d_loss", "g_loss", "gp", "images_per_s"):
-        assert all(math.isfinite(float(r[col])) for r in rows), col
-    assert rows[1]["eval_n_modes"] == "8.0" and rows[0]["eval_n_modes"] == ""
+        assert all(math.isfinite(float(r[col])) for r in rows[1:]), col
+    assert rows[2]["eval_n_modes"] == "8.0" and rows[1]["eval_n_modes"] == ""
     assert sorted(p.name for p in (run / "samples").iterdir()) == \
         ["step_0000000.png", "step_0000006.png", "step_0000012.png"]
     assert yaml.safe_load((run / "config.yaml").read_text())["seed"] == 3

@@ -18,6 +18,23 @@ except WorkflowError:  # no --cores given (--summary, --report, cluster executor
     EXCLUSIVE = 1
 
 
+def package_sources(*paths):
+    """The code a rule runs, as its inputs: each file as given, each folder as every ``.py`` and
+    ``.yaml`` file under it (sorted; caches excluded).  Listing whole packages (``"gans"``,
+    ``"divergences"``) means a change to any loss, network or estimator reruns the rule;
+    tests/test_rule_inputs.py checks this with dry runs."""
+    out = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out += sorted(str(f) for f in p.rglob("*") if f.suffix in (".py", ".yaml") and "__pycache__" not in f.parts)
+        elif p.is_file():
+            out.append(str(p))
+        else:
+            raise WorkflowError(f"package_sources: {p} does not exist")
+    return out
+
+
 def log_path(name):
     return f"results/logs/{name}.log"
 

@@ -1,39 +1,50 @@
 # C28-C31 image-scale comparison (experiments/image_comparison.py) and C35 latent search
-# (experiments/latent_search.py).  One training job per (config set, method), then one job
-# for the figures + table and one for the latent search.
-#   quick: CPU, the LFW-faces stand-in at 32 px, a few hundred iterations (2 cores, minutes);
-#   paper: GPU, real CelebA 160x160 and ImageNet 64x64 at the papers' settings.
-# Training jobs declare the GPU they use (resources gpu=1 in the paper profile; the quick
-# profile's CPU jobs declare none so that they share the cores).
+# (experiments/latent_search.py).  One training job per (config set, method, seed), then one
+# job for the figures + table and one for the latent search.  A run's config is the profile
+# base experiments/configs/image/{imgset}.yaml overlaid with the loss file
+# experiments/configs/image/losses/{method}.yaml (gans.config.resolve([base, loss])).
+#   quick (default): CPU, mnist5k digits at 32 px, 400 generator iterations, 3 seeds (about 10 minutes);
+#   cpu (snakemake --profile profiles/cpu): the same at 3 000 iterations, about 80 minutes on 2 cores,
+#        written beside the quick results (image_comparison_cpu_*);
+#   paper: GPU, real CelebA 160x160 and ImageNet 64x64 at the papers' settings, one seed.
+# Training jobs declare the GPU they use (resources gpu=1 in the paper profile; CPU jobs declare
+# none so that they share the cores).
 IMAGE_METHODS = ["wgan_gp", "sngan", "mmd_gp", "smmd", "sn_smmd"]
-IMAGE_SETS = ["quick"] if PROFILE == "quick" else ["paper_celeba160", "paper_imagenet64"]
-IMAGE_GPU = 0 if PROFILE == "quick" else int(config.get("gpus_per_job", 1))
+IMAGE_SETS = {"quick": ["quick"], "cpu": ["cpu"]}.get(PROFILE, ["paper_celeba160", "paper_imagenet64"])
+IMAGE_SEEDS = [0] if PROFILE == "paper" else [0, 1, 2]
+IMAGE_GPU = 0 if PROFILE in ("quick", "cpu") else int(config.get("gpus_per_job", 1))
 # several GPUs per training job: DDP through torchrun (gans.distributed); one: plain python
 IMAGE_LAUNCH = "python -m" if IMAGE_GPU <= 1 else f"torchrun --standalone --nproc_per_node={IMAGE_GPU} -m"
-IMAGE_THREADS = 1 if PROFILE == "quick" else 8
-IMAGE_DATA = {"quick": None, "paper_celeba160": config["data"].get("celeba"),
+IMAGE_THREADS = 1 if PROFILE in ("quick", "cpu") else 8
+IMAGE_DATA = {"quick": None, "cpu": None, "paper_celeba160": config["data"].get("celeba"),
               "paper_imagenet64": config["data"].get("imagenet64")}
+# the cpu profile writes its own figures and table beside the default (quick) ones
+IMAGE_SUFFIX = "_cpu" if PROFILE == "cpu" else ""
+IMAGE_RUNS = expand(run_file("image", "{imgset}/{method}/seed{seed}"), imgset=IMAGE_SETS, method=IMAGE_METHODS,
+                    seed=IMAGE_SEEDS)
 
 
 wildcard_constraints:
-    imgset="quick|paper_celeba160|paper_imagenet64",
+    imgset="quick|cpu|paper_celeba160|paper_imagenet64",
     method="|".join(IMAGE_METHODS),
+    seed="[0-9]+",
 
 
 rule image_train:
     input:
-        script="experiments/image_comparison.py",
-        base="experiments/configs/image/base_{imgset}.yaml",
-        config="experiments/configs/image/{imgset}/{method}.yaml",
+        code=package_sources("experiments/image_comparison.py", "experiments/common.py", "gans", "divergences"),
+        base="experiments/configs/image/{imgset}.yaml",
+        loss="experiments/configs/image/losses/{method}.yaml",
+        lenet="gans/metrics/weights/lenet_mnist5k.pt",
     output:
-        run_file("image", "{imgset}/{method}/run_info.json"),
+        run_file("image", "{imgset}/{method}/seed{seed}/run_info.json"),
     log:
-        log_path("image_train_{imgset}_{method}"),
+        log_path("image_train_{imgset}_{method}_seed{seed}"),
     threads: IMAGE_THREADS
     resources:
         gpu=IMAGE_GPU,
     params:
-        out=run_file("image", "{imgset}/{method}"),
+        out=run_file("image", "{imgset}/{method}/seed{seed}"),
         launch=IMAGE_LAUNCH,
         device=DEVICE,
         data=lambda wc: IMAGE_DATA[wc.imgset] or "none",
@@ -41,24 +52,26 @@ rule image_train:
     conda:
         ENV
     shell:
-        "{params.launch} experiments.image_comparison train --config {input.config} --out {params.out} "
-        "--device {params.device} --threads {threads} --data-path {params.data} --inception {params.inception} "
-        "> {log} 2>&1"
+        "{params.launch} experiments.image_comparison train --config {input.base} {input.loss} "
+        "--set seed={wildcards.seed} --out {params.out} --device {params.device} --threads {threads} "
+        "--data-path {params.data} --inception {params.inception} > {log} 2>&1"
 
 
 rule image_comparison:
     input:
-        script="experiments/image_comparison.py",
-        runs=expand(run_file("image", "{imgset}/{method}/run_info.json"), imgset=IMAGE_SETS, method=IMAGE_METHODS),
+        code=package_sources("experiments/image_comparison.py", "experiments/common.py", "gans", "divergences"),
+        runs=[f"{r}/run_info.json" for r in IMAGE_RUNS],
     output:
-        scores=figure("results/figures/image_comparison_scores.png", "Image-scale comparison and evaluation (C28-C31, C35)"),
-        samples=figure("results/figures/image_comparison_samples.png", "Image-scale comparison and evaluation (C28-C31, C35)"),
-        table="results/tables/image_comparison.csv",
+        scores=figure(f"results/figures/image_comparison{IMAGE_SUFFIX}_scores.png",
+                      "Image-scale comparison and evaluation (C28-C31, C35)"),
+        samples=figure(f"results/figures/image_comparison{IMAGE_SUFFIX}_samples.png",
+                       "Image-scale comparison and evaluation (C28-C31, C35)"),
+        table=f"results/tables/image_comparison{IMAGE_SUFFIX}.csv",
     log:
-        log_path("image_comparison"),
+        log_path(f"image_comparison{IMAGE_SUFFIX}"),
     threads: 1
     params:
-        runs=expand(run_file("image", "{imgset}/{method}"), imgset=IMAGE_SETS, method=IMAGE_METHODS),
+        runs=IMAGE_RUNS,
     conda:
         ENV
     shell:
@@ -68,8 +81,8 @@ rule image_comparison:
 
 rule latent_search:
     input:
-        script="experiments/latent_search.py",
-        run=run_file("image", f"{IMAGE_SETS[0]}/sn_smmd/run_info.json"),
+        code=package_sources("experiments/latent_search.py", "experiments/common.py", "gans", "divergences"),
+        run=run_file("image", f"{IMAGE_SETS[0]}/sn_smmd/seed0/run_info.json"),
     output:
         figure("results/figures/latent_search.png", "Image-scale comparison and evaluation (C28-C31, C35)"),
     log:
@@ -83,9 +96,9 @@ rule latent_search:
         "python -m experiments.latent_search --run {params.run} --out {output} > {log} 2>&1"
 
 
-ALL_TARGETS += [
-    "results/figures/image_comparison_scores.png",
-    "results/figures/image_comparison_samples.png",
-    "results/tables/image_comparison.csv",
-    "results/figures/latent_search.png",
+IMAGE_TARGETS = [
+    f"results/figures/image_comparison{IMAGE_SUFFIX}_scores.png",
+    f"results/figures/image_comparison{IMAGE_SUFFIX}_samples.png",
+    f"results/tables/image_comparison{IMAGE_SUFFIX}.csv",
 ]
+ALL_TARGETS += IMAGE_TARGETS + ([] if PROFILE == "cpu" else ["results/figures/latent_search.png"])

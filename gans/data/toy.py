@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from .latent import sample_latent
+
 __all__ = ["ToyMixture", "ring_centers", "grid_centers", "build", "mode_statistics", "evaluate", "EVAL_DEFAULTS"]
 
 # keys of the ``eval`` section read by :func:`evaluate` (checked at config load time)
@@ -139,8 +141,7 @@ def evaluate(generator: torch.nn.Module, dataset: ToyMixture, eval_cfg: Mapping[
     law = str((eval_cfg.get("latent") or {}).get("distribution", "normal"))
     if law not in ("normal", "uniform"):
         raise ValueError(f"eval.latent.distribution: expected 'normal' or 'uniform', got {law!r}")
-    z = (torch.randn(n, generator.latent_dim, generator=gen) if law == "normal"
-         else torch.rand(n, generator.latent_dim, generator=gen) * 2 - 1).to(device)
+    z = sample_latent(n, generator.latent_dim, law, gen).to(device)
     was = generator.training
     generator.eval()
     x = generator(z).float().cpu()

@@ -36,6 +36,7 @@ from torch.utils.data import Dataset
 
 import divergences as dv
 
+from ..data.latent import sample_latent
 from .fallback import RandomConvFeatures
 from .inception import load_fid_inception, resolve_weights_path
 from .lenet import load_lenet_mnist5k
@@ -123,8 +124,7 @@ def _latent_batches(n: int, batch: int, dim: int, dist: str, seed: int,
     g = torch.Generator(device="cpu").manual_seed(int(seed))
     for start in range(0, n, batch):
         m = min(batch, n - start)
-        z = torch.randn(m, dim, generator=g) if dist == "normal" else torch.rand(m, dim, generator=g) * 2 - 1
-        yield z.to(device)
+        yield sample_latent(m, dim, dist, g).to(device)
 
 
 @torch.no_grad()
