@@ -78,18 +78,28 @@ def train_run(config: str | list[str], out: str, device: str, threads: int, data
         sets.append(f"eval.inception_weights={inception}")
     cfg = resolve(config, sets + list(overrides))
     t0 = time.perf_counter()
-    run, start = train_resumable(cfg, out)
-    wall = time.perf_counter() - t0
     dev = str(cfg["device"])
     if dev == "auto" or (dev.startswith("cuda") and not torch.cuda.is_available()):
         dev = "cuda" if torch.cuda.is_available() else "cpu"
     iters, batch = cfg["train"]["iterations"], cfg["train"]["batch_size"]
+    info = {"config": config if isinstance(config, str) else list(config), "device": device_name(dev),
+            "threads": threads, "iterations": iters, "critic_steps_per_iteration": cfg["train"]["n_critic"]}
+    try:
+        run, start = train_resumable(cfg, out)
+    except KeyboardInterrupt:
+        # stopped at a deadline (experiments/gpu/run_all.sh sends SIGINT): keep what is there --
+        # metrics.csv up to the last logged row, the checkpoint of the last checkpoint step -- and
+        # say so in run_info.json, so the report can still name the device and the run's length
+        info.update(wall_s=time.perf_counter() - t0, stopped_at_deadline=True)
+        if int(os.environ.get("RANK", "0")) == 0 and Path(out).is_dir():
+            write_json(Path(out) / "run_info.json", info)
+        raise SystemExit(130) from None
+    wall = time.perf_counter() - t0
     # throughput over the whole run (evaluations included); metrics.csv has the trainer's own
     # images_per_s per logging interval
     done = iters - (start or 0)
-    info = {"config": config if isinstance(config, str) else list(config), "device": device_name(dev), "threads": threads, "wall_s": wall,
-            "iterations": iters, "resumed_from_step": start, "generator_images_per_s_wall": done * batch / wall,
-            "critic_steps_per_iteration": cfg["train"]["n_critic"]}
+    info.update(wall_s=wall, resumed_from_step=start, generator_images_per_s_wall=done * batch / wall,
+                stopped_at_deadline=False)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 writes
         write_json(Path(run) / "run_info.json", info)
     return Path(run)
@@ -128,7 +138,9 @@ def measured_rows(runs: list[dict]) -> pd.DataFrame:
 
     ``fid_start`` / ``kid_start`` are the scores at the first evaluation (iteration 0 for runs
     of this trainer: the untrained generator).  ``learned`` is derived from them:
-    ``kid <= kid_start / 10`` (the run ends more than ten times below its own start)."""
+    ``kid <= kid_start / 10`` (the run ends more than ten times below its own start);
+    ``half_kid_iteration`` is the first evaluated iteration with ``kid <= kid_start / 2`` (how
+    soon a run leaves its start; empty if it never does)."""
     rows = []
     for r in runs:
         m = r["metrics"]
@@ -142,8 +154,16 @@ def measured_rows(runs: list[dict]) -> pd.DataFrame:
                      "source": f"{r['set']}/{r['method']}/seed{r['seed']}", "seed": r["seed"],
                      "start_iteration": int(first["step"]), "fid_start": float(first["eval_fid"]),
                      "kid_start": float(first["eval_kid_mean"]),
-                     "learned": bool(float(last["eval_kid_mean"]) <= float(first["eval_kid_mean"]) / 10.0)})
-    return pd.DataFrame(rows)
+                     "learned": bool(float(last["eval_kid_mean"]) <= float(first["eval_kid_mean"]) / 10.0),
+                     "half_kid_iteration": _first_step_below(ev, float(first["eval_kid_mean"]) / 2.0)})
+    out = pd.DataFrame(rows)
+    return out.astype({"seed": "Int64", "start_iteration": "Int64", "half_kid_iteration": "Int64"})
+
+
+def _first_step_below(ev: pd.DataFrame, level: float) -> int | None:
+    """The first evaluated step whose KID is at most ``level`` (None if none is)."""
+    hit = ev[ev["eval_kid_mean"] <= level]
+    return int(hit["step"].iloc[0]) if len(hit) else None
 
 
 def paper_rows() -> pd.DataFrame:
@@ -298,16 +318,22 @@ def report(run_dirs: list[str], scores: str, samples: str, table: str, n_samples
         extra.append("Fallback random-conv features: values are not comparable with Inception FID/KID or the paper.")
     learned = rows.groupby("method")["learned"].all()
     ratio = (rows["kid"] / rows["kid_start"]).groupby(rows["method"]).max()
-    extra.append("Final KID / iteration-0 KID (worst seed): " + ", ".join(
+    extra.append("Final KID / starting KID (worst seed): " + ", ".join(
         f"{m} {ratio[m]:.3g}" for m in [METHODS[k] for k in METHODS if METHODS[k] in ratio] + sorted(set(ratio.index) - set(METHODS.values()))) + ".")
     failed = [m for m, ok in learned.items() if not ok]
     if failed:
+        half = rows.groupby("method")["half_kid_iteration"].median()
         extra.append(f"Not below a tenth of its starting KID in every seed: {', '.join(failed)} "
-                     "(see results/tables/image_comparison*.csv, column learned).")
-    iters = runs[0]["cfg"]["train"]["iterations"]
+                     "(table column learned). Iteration at which KID first halves (median over seeds): "
+                     + ", ".join(f"{m} {half[m]:.0f}" for m in half.index if pd.notna(half[m])) + ".")
+    iters = int(rows["generator_iterations"].max())
     if iters < 10_000:
-        extra.append(f"{iters} generator iterations ({iters * runs[0]['cfg']['train']['n_critic']} critic steps; "
-                     f"the paper trains 150000). " + C31_NOTE)
+        stopped = [r["label"] for r in runs if r["info"].get("stopped_at_deadline")]
+        length = (f"{iters} generator iterations ({iters * runs[0]['cfg']['train']['n_critic']} critic steps)"
+                  if rows["generator_iterations"].nunique() == 1 else
+                  f"{int(rows['generator_iterations'].min())} to {iters} generator iterations (runs stopped at a "
+                  f"wall-clock deadline: {', '.join(sorted(set(stopped))) or 'none'})")
+        extra.append(f"{length}; the paper trains 150000. " + C31_NOTE)
     plot_scores(runs, Path(scores), " ".join(extra))
     plot_samples(runs, Path(samples), n_samples, 0, " ".join(extra[:2]))
     df = pd.concat([rows, paper_rows()], ignore_index=True)

@@ -35,6 +35,20 @@ def package_sources(*paths):
     return out
 
 
+def config_chain(path):
+    """A training config and every file it inherits through ``defaults:`` (a path or a list of
+    paths, relative to the naming file), so that editing a parent reruns the rule too."""
+    import yaml
+
+    out, todo = [], [Path(path)]
+    while todo:
+        p = todo.pop()
+        out.append(str(p))
+        parents = (yaml.safe_load(p.read_text()) or {}).get("defaults") or []
+        todo += [p.parent / q for q in ([parents] if isinstance(parents, str) else parents)]
+    return out
+
+
 def log_path(name):
     return f"results/logs/{name}.log"
 

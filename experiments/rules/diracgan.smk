@@ -3,9 +3,7 @@
 
 rule diracgan:
     input:
-        "experiments/diracgan.py",
-        "gans/dirac.py",
-        "gans/step.py",
+        code=package_sources("experiments/diracgan.py", "experiments/common.py", "gans", "divergences"),
     output:
         table="results/tables/diracgan.csv",
         fields=figure("results/figures/diracgan_fields.png", "Training dynamics: DiracGAN (C24-C27)"),

@@ -3,9 +3,8 @@
 
 rule dmmd_smmd:
     input:
-        "experiments/dmmd_smmd.py",
-        "experiments/disjoint/dirac_forms.py",
-        "experiments/disjoint/families.py",
+        code=package_sources("experiments/dmmd_smmd.py", "experiments/common.py", "experiments/disjoint", "divergences",
+                             "gans"),
     output:
         table="results/tables/dirac_mmd_smmd.csv",
         figure=figure("results/figures/dmmd_vs_smmd.png", "Weak continuity and tractability (C04-C07, C13, C21, C22)"),
@@ -23,9 +22,8 @@ rule dmmd_smmd:
 
 rule disjoint_support:
     input:
-        "experiments/disjoint_support.py",
-        "experiments/disjoint/families.py",
-        "experiments/disjoint/estimates.py",
+        code=package_sources("experiments/disjoint_support.py", "experiments/common.py", "experiments/disjoint",
+                             "divergences", "gans"),
     output:
         table="results/tables/disjoint_support.csv",
         figure=figure("results/figures/disjoint_support.png", "Weak continuity and tractability (C04-C07, C13, C21, C22)"),
@@ -43,10 +41,8 @@ rule disjoint_support:
 
 rule cmt_table:
     input:
-        "experiments/cmt_table.py",
-        "experiments/disjoint/cmt.py",
-        "experiments/disjoint/families.py",
-        "experiments/disjoint/estimates.py",
+        code=package_sources("experiments/cmt_table.py", "experiments/common.py", "experiments/disjoint",
+                             "divergences", "gans"),
     output:
         table="results/tables/cmt.csv",
         markdown="results/tables/cmt.md",

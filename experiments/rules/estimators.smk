@@ -7,10 +7,7 @@ BENCH = "results/benchmarks" if PROFILE == "quick" else "results/benchmarks/pape
 
 rule mmd_bench:
     input:
-        "experiments/benchmarks/mmd_bench.py",
-        "divergences/mmd.py",
-        "divergences/kernels.py",
-        "divergences/evaluation.py",
+        code=package_sources("experiments/benchmarks/mmd_bench.py", "experiments/common.py", "divergences"),
     output:
         speed=f"{BENCH}/mmd_speed.csv",
         memory=f"{BENCH}/mmd_memory.csv",
@@ -29,8 +26,7 @@ rule mmd_bench:
 
 rule frechet_bench:
     input:
-        "experiments/benchmarks/frechet_bench.py",
-        "divergences/evaluation.py",
+        code=package_sources("experiments/benchmarks/frechet_bench.py", "experiments/common.py", "divergences"),
     output:
         f"{BENCH}/frechet_speed.csv",
     log:

@@ -7,9 +7,8 @@ FEATURE_NET_SEED = 0
 
 rule feature_net:
     input:
-        "experiments/feature_net.py",
-        "gans/metrics/lenet.py",
-        "gans/data/mnist.py",
+        code=package_sources("experiments/feature_net.py", "experiments/common.py", "gans/metrics/lenet.py",
+                             "gans/data/mnist.py", "gans/data/__init__.py"),
     output:
         weights="gans/metrics/weights/lenet_mnist5k.pt",
         digest="gans/metrics/weights/lenet_mnist5k.pt.sha256",

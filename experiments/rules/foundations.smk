@@ -4,8 +4,7 @@
 
 rule fdiv_conjugates:
     input:
-        "experiments/fdiv_conjugates.py",
-        "divergences/fdiv.py",
+        code=package_sources("experiments/fdiv_conjugates.py", "experiments/common.py", "divergences"),
     output:
         figure("results/figures/fdiv_conjugates.png", "Divergences and the GAN objective (C01-C12)"),
     log:
@@ -21,9 +20,7 @@ rule fdiv_conjugates:
 
 rule optimal_discriminator:
     input:
-        "experiments/optimal_discriminator.py",
-        "divergences/gan_objective.py",
-        "divergences/continuous.py",
+        code=package_sources("experiments/optimal_discriminator.py", "experiments/common.py", "divergences"),
     output:
         figure("results/figures/optimal_discriminator.png", "Divergences and the GAN objective (C01-C12)"),
     log:

@@ -4,7 +4,7 @@
 # base experiments/configs/image/{imgset}.yaml overlaid with the loss file
 # experiments/configs/image/losses/{method}.yaml (gans.config.resolve([base, loss])).
 #   quick (default): CPU, mnist5k digits at 32 px, 400 generator iterations, 3 seeds (about 10 minutes);
-#   cpu (snakemake --profile profiles/cpu): the same at 3 000 iterations, about 80 minutes on 2 cores,
+#   cpu (snakemake --profile profiles/cpu): the same at 2 000 iterations, about an hour on 2 cores,
 #        written beside the quick results (image_comparison_cpu_*);
 #   paper: GPU, real CelebA 160x160 and ImageNet 64x64 at the papers' settings, one seed.
 # Training jobs declare the GPU they use (resources gpu=1 in the paper profile; CPU jobs declare
@@ -33,7 +33,7 @@ wildcard_constraints:
 rule image_train:
     input:
         code=package_sources("experiments/image_comparison.py", "experiments/common.py", "gans", "divergences"),
-        base="experiments/configs/image/{imgset}.yaml",
+        base=lambda wc: config_chain(f"experiments/configs/image/{wc.imgset}.yaml"),
         loss="experiments/configs/image/losses/{method}.yaml",
         lenet="gans/metrics/weights/lenet_mnist5k.pt",
     output:
@@ -45,6 +45,7 @@ rule image_train:
         gpu=IMAGE_GPU,
     params:
         out=run_file("image", "{imgset}/{method}/seed{seed}"),
+        base="experiments/configs/image/{imgset}.yaml",
         launch=IMAGE_LAUNCH,
         device=DEVICE,
         data=lambda wc: IMAGE_DATA[wc.imgset] or "none",
@@ -52,7 +53,7 @@ rule image_train:
     conda:
         ENV
     shell:
-        "{params.launch} experiments.image_comparison train --config {input.base} {input.loss} "
+        "{params.launch} experiments.image_comparison train --config {params.base} {input.loss} "
         "--set seed={wildcards.seed} --out {params.out} --device {params.device} --threads {threads} "
         "--data-path {params.data} --inception {params.inception} > {log} 2>&1"
 

@@ -8,9 +8,8 @@ TOY_SEEDS = [0] if PROFILE == "quick" else [0, 1, 2]
 
 rule toy_train:
     input:
-        "experiments/toy_mixtures.py",
-        "experiments/configs/toy/common.yaml",
-        "experiments/configs/toy/{loss}.yaml",
+        code=package_sources("experiments/toy_mixtures.py", "experiments/common.py", "gans", "divergences"),
+        config=lambda wc: config_chain(f"experiments/configs/toy/{wc.loss}.yaml"),
     output:
         expand(run_file("toy", "{mixture}/{{loss}}/seed{seed}/summary.json"), mixture=TOY_MIXTURES, seed=TOY_SEEDS),
     log:

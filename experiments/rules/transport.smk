@@ -4,7 +4,7 @@
 
 rule estimator_scaling:
     input:
-        "experiments/benchmarks/scaling.py",
+        code=package_sources("experiments/benchmarks/scaling.py", "experiments/common.py", "divergences"),
     output:
         csv="results/benchmarks/estimator_scaling.csv",
         png=figure("results/figures/estimator_scaling.png", "Estimators and benchmarks (C13-C20, C28-C30)"),
@@ -21,7 +21,7 @@ rule estimator_scaling:
 
 rule knn_bench:
     input:
-        "experiments/benchmarks/knn_bench.py",
+        code=package_sources("experiments/benchmarks/knn_bench.py", "experiments/common.py", "divergences"),
     output:
         "results/benchmarks/knn_kl.csv",
     log:
