@@ -1,6 +1,6 @@
 """Input validation: bad input raises ``ValueError`` naming the argument and the problem.
 
-Rules (DESIGN.md, "Bad input"): non-finite values, wrong shapes, negative or unnormalised
+Rules (the contract for bad input, CONTRIBUTING.md, "Layout"): non-finite values, wrong shapes, negative or unnormalised
 probabilities, empty samples and too few samples for an unbiased estimator are errors;
 nothing returns a silent NaN.
 

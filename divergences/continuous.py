@@ -19,7 +19,6 @@ import math
 from typing import Callable, Sequence
 
 import numpy as np
-from scipy import integrate
 
 from . import fdiv as _fdiv
 from ._arrays import real_array
@@ -68,6 +67,8 @@ def integrate_segments(fn: Callable[[float], float], lower: float = -math.inf, u
     cuts = sorted({float(c) for c in (points or []) if lo < float(c) < hi})
     if any(not math.isfinite(c) for c in cuts):
         raise ValueError("points: breakpoints must be finite")
+    from scipy import integrate  # imported here: keeps `import divergences` light
+
     edges = [lo, *cuts, hi]
     total, err = 0.0, 0.0
     for a, b in zip(edges[:-1], edges[1:]):

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ._validation import check_int, check_seed
+from .lipschitz import input_grad_norms
 
 __all__ = ["mlp_critic", "gradient_norm_max", "spectral_lipschitz_bound"]
 
@@ -79,10 +80,7 @@ def gradient_norm_max(critic: nn.Module | object, points: torch.Tensor) -> float
     A lower bound on the Lipschitz constant of ``f`` that is tight when ``points`` contain a
     maximiser of the gradient norm.  ``critic`` maps ``(n, d)`` to ``(n,)`` or ``(n, 1)``.
     """
-    pts = points.detach().clone().requires_grad_(True)
-    out = critic(pts).reshape(-1)
-    (g,) = torch.autograd.grad(out.sum(), pts)
-    return float(g.reshape(g.shape[0], -1).norm(dim=1).max())
+    return float(input_grad_norms(critic, points.detach(), create_graph=False).max())
 
 
 def spectral_lipschitz_bound(critic: nn.Module) -> float:

@@ -124,6 +124,13 @@ def f_divergence(p: ArrayLike, q: ArrayLike, name: str, **params: float) -> Any:
     p_s = torch.where(both_pos, pt, one)
     q_s = torch.where(both_pos, qt, one)
     terms = torch.where(both_pos, q_s * entry.f(p_s / q_s), torch.zeros_like(pt))
+    if math.isfinite(entry.slope_at_infinity):
+        # f(p/q) itself beyond the dtype (p/q ~ 1e308 / slope) while q f(p/q) is finite: the same
+        # q -> 0 limit, p f'(inf); like the overflow case above it drops q (f(u) - u f'(inf)),
+        # which is below the sum's rounding for every registry entry but alpha close to 1
+        with torch.no_grad():
+            big = both_pos & torch.isinf(terms)
+        terms = torch.where(big, pt * entry.slope_at_infinity, terms)
 
     f0 = entry.f_at_zero
     if math.isfinite(f0):

@@ -5,7 +5,8 @@ The feature network (Inception-v3 pool3, 2048-d, for FID and KID; its logits for
 
 * ``frechet_distance(mu1, S1, mu2, S2) = ||mu1 - mu2||^2 + Tr S1 + Tr S2 - 2 Tr((S1^1/2 S2 S1^1/2)^1/2)``
   (the Frechet / W2^2 distance between two Gaussians; Dowson & Landau 1982; Heusel et al. 2017;
-  C28).  Computed in float64 from symmetric eigenvalues, never negative.
+  C28).  Computed in float64 from symmetric eigenvalues, never negative, by the one
+  implementation of that formula, shared with ``dv.gaussian.w2_squared`` (:mod:`divergences.gaussian`).
 * ``fid(fx, fy)``: the same with sample means and covariances (``ddof = 1``).  Strongly biased
   at finite n: always report n.
 * ``kid(fx, fy)``: mean and standard deviation over random subsets of the unbiased MMD^2 with
@@ -19,10 +20,10 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
-import scipy.linalg as sl
 import torch
 
 from . import kernels as _kernels
+from .gaussian import _bures_w2_squared
 from ._arrays import ArrayLike, common_tensors, is_torch, pow2_scale, to_output
 from ._validation import (as_samples, check_finite, check_int, check_probability,
                           check_same_dim, check_seed)
@@ -47,34 +48,6 @@ class InceptionScoreResult(NamedTuple):
 
 def _int_arg(v: Any, name: str, lo: int) -> int:
     return check_int(v, name, minimum=lo)
-
-
-def _sqrt_trace(S1: torch.Tensor, S2: torch.Tensor) -> torch.Tensor:
-    """``Tr((S1^1/2 S2 S1^1/2)^1/2)`` for symmetric PSD S1, S2 (float64).
-
-    ``S1^1/2 S2 S1^1/2`` is similar to ``L^T S2 L`` for any factor ``S1 = L L^T``: we use the
-    Cholesky factor when it exists (cheap), else (singular S1, e.g. fewer samples than
-    dimensions) try the roles swapped, else the symmetric square root from ``eigh`` with
-    eigenvalues clipped at 0.  The eigenvalues of the symmetric PSD matrix ``L^T S2 L`` are
-    clipped at 0 before the square root, so the trace is real and well defined.
-    """
-    M = None
-    for A, B in ((S1, S2), (S2, S1)):
-        L, info = torch.linalg.cholesky_ex(A)
-        if int(info) == 0:
-            M = L.T @ B @ L
-            break
-    if M is None:
-        w, V = torch.linalg.eigh(S1)
-        R = (V * torch.sqrt(w.clamp_min(0))) @ V.T
-        M = R @ S2 @ R
-    M = 0.5 * (M + M.T)
-    if M.device.type == "cpu" and not M.requires_grad:
-        # LAPACK dsyevd through scipy: ~2x faster than torch's bundled eigvalsh on the CPUs we measured
-        ev = torch.from_numpy(sl.eigh(M.numpy(), eigvals_only=True, driver="evd", check_finite=False))
-    else:
-        ev = torch.linalg.eigvalsh(M)
-    return torch.sqrt(ev.clamp_min(0)).sum()
 
 
 def _input_eps(x: Any) -> float:
@@ -115,14 +88,14 @@ def _check_cov(S: torch.Tensor, name: str, d: int, eps: float) -> torch.Tensor:
 
 
 def _scaled_frechet(diff: torch.Tensor, C1: torch.Tensor, C2: torch.Tensor, what: str) -> torch.Tensor:
-    """``||diff||^2 + Tr C1 + Tr C2 - 2 Tr((C1^1/2 C2 C1^1/2)^1/2)`` computed on ``diff / s``,
+    """``||diff||^2 + Tr C1 + Tr C2 - 2 Tr((C1^1/2 C2 C1^1/2)^1/2)`` (the Gaussian ``W2^2``, whose
+    one home is :func:`divergences.gaussian._bures_w2_squared`) computed on ``diff / s``,
     ``C / s^2`` (``s`` a power of two near the largest magnitude, exact), then times ``s^2``:
     the Frechet distance is homogeneous of degree 2, and no product overflows on the way.
     A result beyond the float64 range raises ``ValueError``."""
     s = pow2_scale(diff, torch.sqrt(C1.detach().abs().max()).reshape(1),
                    torch.sqrt(C2.detach().abs().max()).reshape(1))
-    u, A, B = diff / s, C1 / s / s, C2 / s / s
-    val = (u @ u + torch.trace(A) + torch.trace(B) - 2 * _sqrt_trace(A, B)).clamp_min(0) * s * s
+    val = _bures_w2_squared(diff / s, C1 / s / s, C2 / s / s) * s * s
     if not bool(torch.isfinite(val)):
         raise ValueError(f"{what}: the Frechet distance overflows float64 (data of magnitude ~{s:.3g}); "
                          f"rescale the features")
@@ -132,10 +105,12 @@ def _scaled_frechet(diff: torch.Tensor, C1: torch.Tensor, C2: torch.Tensor, what
 def frechet_distance(mu1: ArrayLike, S1: ArrayLike, mu2: ArrayLike, S2: ArrayLike) -> Any:
     """Frechet distance ``||mu1-mu2||^2 + Tr S1 + Tr S2 - 2 Tr((S1^1/2 S2 S1^1/2)^1/2)`` (C28).
 
-    Equal to ``W2^2`` between ``N(mu1, S1)`` and ``N(mu2, S2)`` (squared, not rooted).  Computed
+    Equal to ``W2^2`` between ``N(mu1, S1)`` and ``N(mu2, S2)`` (squared, not rooted; the rooted
+    distance is :func:`divergences.gaussian.w2`): one formula with
+    :func:`divergences.gaussian.w2_squared`, computed by ``divergences.gaussian._bures_w2_squared``
     in float64 with symmetric eigenvalue problems only (no non-symmetric ``sqrtm``, no complex
-    parts), see ``_sqrt_trace``; the result is clamped at 0 (it is a squared distance, so a
-    negative value can only be rounding).  Covariances must be symmetric (tolerance 1e-6 x
+    parts); only the validation below differs.  The result is clamped at 0 (it is a squared
+    distance, so a negative value can only be rounding).  Covariances must be symmetric (tolerance 1e-6 x
     max entry) and positive semi-definite: smallest eigenvalue ``>= -d eps`` times the largest,
     ``eps`` the machine epsilon of the input dtype (see ``_check_cov``).  Inputs of any
     magnitude are scaled by a power of two first (exact); a distance beyond the float64 range

@@ -18,7 +18,7 @@ real line (``+inf`` outside the effective domain), and ``symbolic_conjugate`` re
 one with sympy (see :mod:`divergences._fdiv_symbolic`); the tests compare the two and a brute
 force supremum over ``u``.
 
-Registry (natural logarithms; conventions fixed, see CLAIMS.md):
+Registry (natural logarithms; the conventions are listed in docs/claims.md):
 
 =====================  ======================================  ==============================
 name                   generator f(u)                          D_f

@@ -13,6 +13,11 @@ Estimators (C19; Gretton et al. 2012, Sec. 2; REFERENCES.md "MMD GANs"):
   ``mean_i k(x_{2i},x_{2i+1}) + k(y_{2i},y_{2i+1}) - k(x_{2i},y_{2i+1}) - k(x_{2i+1},y_{2i})``
   over ``floor(min(n, m)/2)`` pairs (extra samples of the larger set are not used).
 
+Entry points: :func:`mmd2` from samples and a kernel; :func:`mmd2_from_gram` from the three Gram
+matrices (the analogue of POT's ``emd2(a, b, M)``: any kernel, computed by the caller).  Both
+combine their Gram sums with one private formula (``_from_sums``, ``_linear_from_pairs``), which
+:func:`mmd_test` uses for every relabelling too.
+
 Implementation.  Gram matrices are never formed whole: sums are accumulated over
 ``block_size x block_size`` tiles (only the upper triangle of tiles for ``Kxx``, ``Kyy``), so
 memory is ``O(block_size^2 + (n + m) d)``.  Tile sums are accumulated in float64 and the result
@@ -37,9 +42,9 @@ from torch.utils.checkpoint import checkpoint
 
 from . import kernels as _kernels
 from ._arrays import ArrayLike, common_tensors, is_torch, to_output
-from ._validation import as_samples, check_choice, check_int, check_same_dim
+from ._validation import as_samples, check_choice, check_finite, check_int, check_same_dim
 
-__all__ = ["mmd2", "mmd", "mmd2_variance", "mmd_witness", "mmd_test", "MMDTestResult"]
+__all__ = ["mmd2", "mmd2_from_gram", "mmd", "mmd2_variance", "mmd_witness", "mmd_test", "MMDTestResult"]
 
 ESTIMATORS = ("biased", "unbiased", "linear")
 DEFAULT_BLOCK = 2048
@@ -154,6 +159,25 @@ def _gram_stats(k: _kernels.Kernel, a: torch.Tensor, b: torch.Tensor | None, bs:
 
 
 # --------------------------------------------------------------------------------------------
+# the estimators' formulas (module docstring), shared by every entry point
+# --------------------------------------------------------------------------------------------
+def _from_sums(sxx: Any, syy: Any, sxy: Any, n: int, m: int, estimator: str) -> Any:
+    """``MMD^2`` from Gram sums: ``sxx = sum Kxx``, ``syy = sum Kyy`` (diagonals already dropped for
+    ``"unbiased"``) and ``sxy = sum Kxy``; ``"unbiased"`` divides by ``n(n-1)``, ``m(m-1)``, ``nm``,
+    ``"biased"`` by ``n^2``, ``m^2``, ``nm``.  Elementwise, so a batch of sums (one per relabelling
+    in :func:`mmd_test`) gives a batch of statistics."""
+    if estimator == "unbiased":
+        return sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2 * sxy / (n * m)
+    return sxx / n ** 2 + syy / m ** 2 - 2 * sxy / (n * m)
+
+
+def _linear_from_pairs(kx: torch.Tensor, ky: torch.Tensor, kxy: torch.Tensor, kyx: torch.Tensor) -> torch.Tensor:
+    """Linear-time ``MMD^2``: ``mean_i kx_i + ky_i - kxy_i - kyx_i`` with ``kx_i = k(x_{2i}, x_{2i+1})``,
+    ``ky_i = k(y_{2i}, y_{2i+1})``, ``kxy_i = k(x_{2i}, y_{2i+1})``, ``kyx_i = k(x_{2i+1}, y_{2i})``."""
+    return (kx + ky - kxy - kyx).mean()
+
+
+# --------------------------------------------------------------------------------------------
 # estimators
 # --------------------------------------------------------------------------------------------
 def mmd2(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussian",
@@ -180,18 +204,86 @@ def mmd2(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussian",
         p = min(n, m) // 2
         x0, x1 = xt[0:2 * p:2], xt[1:2 * p:2]
         y0, y1 = yt[0:2 * p:2], yt[1:2 * p:2]
-        h = (k._paired(x0, x1) + k._paired(y0, y1) - k._paired(x0, y1) - k._paired(x1, y0)).mean()
+        h = _linear_from_pairs(k._paired(x0, x1), k._paired(y0, y1), k._paired(x0, y1), k._paired(x1, y0))
         _check_finite_result(h.detach(), k, "x, y", xt.dtype)
         return to_output(h, as_t)
     drop = estimator == "unbiased"
     sxx = _gram_stats(k, xt, None, bs, drop_diag=drop, names="x").total
     syy = _gram_stats(k, yt, None, bs, drop_diag=drop, names="y").total
     sxy = _gram_stats(k, xt, yt, bs, drop_diag=False).total
-    if drop:
-        val = sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2 * sxy / (n * m)
-    else:
-        val = sxx / n ** 2 + syy / m ** 2 - 2 * sxy / (n * m)
+    val = _from_sums(sxx, syy, sxy, n, m, estimator)
     return to_output(val.to(xt.dtype), as_t)
+
+
+def _check_gram(K: torch.Tensor, name: str, rows: int | None, cols: int | None) -> None:
+    if K.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D Gram matrix, got shape {tuple(K.shape)}")
+    if rows is not None and K.shape[0] != rows or cols is not None and K.shape[1] != cols:
+        want = f"({rows if rows is not None else 'n'}, {cols if cols is not None else 'm'})"
+        raise ValueError(f"{name}: expected shape {want}, got {tuple(K.shape)}")
+
+
+def mmd2_from_gram(Kxx: ArrayLike, Kyy: ArrayLike, Kxy: ArrayLike, estimator: str = "unbiased", *,
+                   validate: bool = True) -> Any:
+    """``MMD^2`` estimate from the Gram matrices ``Kxx = k(x_i, x_j)`` (n, n), ``Kyy = k(y_i, y_j)``
+    (m, m) and ``Kxy = k(x_i, y_j)`` (n, m) of any kernel (C18, C19).
+
+    The estimators of :func:`mmd2` (module docstring; Gretton et al. 2012, Sec. 2 and 6):
+    ``"unbiased"`` ``sum_{i!=j} Kxx_ij/(n(n-1)) + sum_{i!=j} Kyy_ij/(m(m-1)) - 2 sum_ij Kxy_ij/(nm)``
+    (the diagonals are dropped, the cross term keeps all ``nm`` pairs), ``"biased"``
+    ``mean(Kxx) + mean(Kyy) - 2 mean(Kxy)``, ``"linear"``
+    ``mean_i Kxx[2i,2i+1] + Kyy[2i,2i+1] - Kxy[2i,2i+1] - Kxy[2i+1,2i]`` over ``floor(min(n,m)/2)``
+    pairs.  This is the Gram-level entry (as POT's ``emd2(a, b, M)`` takes the cost matrix): the
+    caller builds the matrices (a deep kernel, a kernel not in :mod:`divergences.kernels`, a
+    dense ``O(n^2)`` head), and the combination is the one :func:`mmd2` uses.
+
+    Sums are accumulated in float64 (``Tensor.sum(dtype=float64)``; the diagonals are zeroed
+    out of place, so autograd works) and the result has the matrices' dtype, float16 / bfloat16
+    computed in float32 with a float32 result; the linear estimator is a mean in that dtype.
+    Symmetry of ``Kxx``, ``Kyy`` is not checked.  numpy in -> Python float, torch in -> 0-d
+    tensor (device kept, differentiable).
+
+    ``validate=False`` skips the finiteness checks of the entries and of the result, which read
+    values back to the host (a device synchronisation on CUDA); shapes are always checked.
+    Raises ``ValueError`` for non-2-D or inconsistent shapes (naming the matrix), fewer than 2
+    samples per set for ``"unbiased"`` / ``"linear"``, an unknown ``estimator``, and (validated)
+    non-finite entries or an overflowing sum.
+    """
+    check_choice(estimator, "estimator", ESTIMATORS)
+    as_t = is_torch(Kxx, Kyy, Kxy)
+    kxx, kyy, kxy = common_tensors((Kxx, "Kxx"), (Kyy, "Kyy"), (Kxy, "Kxy"))
+    _check_gram(kxx, "Kxx", None, None)
+    n = kxx.shape[0]
+    _check_gram(kxx, "Kxx", n, n)
+    _check_gram(kyy, "Kyy", None, None)
+    m = kyy.shape[0]
+    _check_gram(kyy, "Kyy", m, m)
+    _check_gram(kxy, "Kxy", n, m)
+    need = 1 if estimator == "biased" else 2
+    for name, size in (("Kxx", n), ("Kyy", m)):
+        if size < need:
+            raise ValueError(f"{name}: needs at least {need} samples for the {estimator} estimator, got {size}")
+    kxx, kyy, kxy = _kernels.working(kxx), _kernels.working(kyy), _kernels.working(kxy)
+    if validate:
+        for t, name in ((kxx, "Kxx"), (kyy, "Kyy"), (kxy, "Kxy")):
+            check_finite(t, name)
+    if estimator == "linear":
+        p = min(n, m) // 2
+        i0 = torch.arange(0, 2 * p, 2, device=kxx.device)
+        i1 = i0 + 1
+        val = _linear_from_pairs(kxx[i0, i1], kyy[i0, i1], kxy[i0, i1], kxy[i1, i0])
+    else:
+        f64 = torch.float64
+        if estimator == "unbiased":
+            sxx = kxx.masked_fill(torch.eye(n, dtype=torch.bool, device=kxx.device), 0).sum(dtype=f64)
+            syy = kyy.masked_fill(torch.eye(m, dtype=torch.bool, device=kyy.device), 0).sum(dtype=f64)
+        else:
+            sxx, syy = kxx.sum(dtype=f64), kyy.sum(dtype=f64)
+        val = _from_sums(sxx, syy, kxy.sum(dtype=f64), n, m, estimator).to(kxx.dtype)
+    if validate and not bool(torch.isfinite(val.detach()).all()):
+        raise ValueError("Kxx, Kyy, Kxy: a sum of the Gram entries overflows "
+                         f"{kxx.dtype}; rescale the kernel")
+    return to_output(val, as_t)
 
 
 def mmd(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussian",
@@ -327,7 +419,19 @@ def mmd_test(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussi
     processed in row tiles (memory ``O(block_size (n + m) + (n + m) n_permutations)``).  The
     p-value ``(1 + #{null >= observed}) / (1 + B)`` is valid (type-I error <= alpha) for any B.
     A median bandwidth is resolved once on the pooled sample (it is permutation invariant).
+
+    Default bandwidth: with the default ``kernel="gaussian"`` and no ``bandwidth`` given, sigma is
+    the median heuristic ``bandwidth="median"``: the median of the pairwise Euclidean distances
+    ``||z_i - z_j||`` (i < j, not squared) of the pooled sample, on at most 1000 evenly spaced
+    points of it (``dv.kernels.median_bandwidth``; the choice of Gretton et al. 2012 JMLR, Sec. 8,
+    whose experiments set the width to the median distance between points of the pooled sample;
+    analysed by Garreau, Jitkrittum & Kanagawa 2017, "Large sample analysis of the median
+    heuristic").  A fixed sigma = 1 (the kernel's own default, kept by :func:`mmd2` for the
+    training losses) is blind to data of scale ~100: every off-diagonal kernel value underflows
+    to 0 and the test returns p = 1 whatever the shift.  Pass ``bandwidth=`` to fix sigma.
     """
+    if isinstance(kernel, str) and kernel == "gaussian" and "bandwidth" not in kernel_params:
+        kernel_params = {**kernel_params, "bandwidth": "median"}
     check_choice(estimator, "estimator", ("biased", "unbiased"))
     B = check_int(n_permutations, "n_permutations", minimum=1)
     seed = check_int(seed, "seed", minimum=0)
@@ -359,10 +463,7 @@ def mmd_test(x: ArrayLike, y: ArrayLike, kernel: str | _kernels.Kernel = "gaussi
         t = r.sum()
         v = S.T @ r
         sxx, syy, sxy = u, t - 2 * v + u, v - u
-        if estimator == "unbiased":
-            stats = sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2 * sxy / (n * m)
-        else:
-            stats = sxx / n ** 2 + syy / m ** 2 - 2 * sxy / (n * m)
+        stats = _from_sums(sxx, syy, sxy, n, m, estimator)
         _check_finite_result(stats, k, "x, y", z.dtype)
         stats = stats.cpu().numpy()
     obs, null = float(stats[0]), stats[1:]

@@ -23,6 +23,10 @@ Bounds (natural logarithms):
 * Kantorovich-Rubinstein dual (C13): ``W1(P, Q) = sup_{||f||_Lip <= 1} E_P f - E_Q f``; a
   critic that is 1-Lipschitz gives a lower bound.
 
+The formulas (as functions of critic outputs) live in :mod:`divergences.bounds`, the gradient
+penalty, weight clipping and per-sample critic scores in :mod:`divergences.lipschitz`; this
+module evaluates critics on samples and trains them.
+
 Bias of the estimators: the held-out value of a *fixed* critic is an unbiased estimate of a
 quantity <= the divergence (so in expectation the estimate is a lower bound, up to its Monte
 Carlo error); training on the evaluation samples instead (``holdout=0``) overfits and biases
@@ -36,20 +40,29 @@ from unit scale) or the held-out estimate or its standard error is not finite, t
 raise ``ValueError`` naming the estimator, the step, ``lr`` and ``batch_size`` and suggesting a
 10x smaller ``lr`` or standardised data.  There is no automatic retry: a silently changed
 learning rate would make two runs with the same arguments estimate different things.
+
+Failure: a finite held-out estimate significantly below the smallest value of the divergence
+(``estimate + 2 stderr < floor``, floor 0, or ``f(1)`` for f-divergences) means the critic is
+worse than a constant one; the estimators then emit a ``RuntimeWarning`` with the reason and
+still return the estimate (see :func:`variational_f_divergence`).  Progress: ``progress=True``
+shows a tqdm bar on stderr (default: from 2000 steps on).
 """
 
 from __future__ import annotations
 
 import math
+import sys
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from . import bounds as _bounds
 from . import fdiv as _fdiv
+from . import lipschitz as _lip
 from ._arrays import ArrayLike, common_tensors, is_torch, to_output
 from ._validation import (as_samples, check_choice, check_fraction, check_int, check_positive,
                           check_same_dim, check_seed)
@@ -92,19 +105,8 @@ class VariationalEstimate:
 
 # ----------------------------------------------------------------------------- bounds at a critic
 def _scores(critic: Critic, x: torch.Tensor, name: str) -> torch.Tensor:
-    if isinstance(critic, nn.Module):  # feed a module its own dtype and device
-        p = next(critic.parameters(), None)
-        if p is not None and (p.dtype != x.dtype or p.device != x.device):
-            x = x.to(device=p.device, dtype=p.dtype)
-    out = critic(x)
-    if not isinstance(out, torch.Tensor):
-        raise ValueError(f"critic: must return a torch tensor, got {type(out).__name__}")
-    if out.ndim == 2 and out.shape[1] == 1:
-        out = out[:, 0]
-    if out.shape != (x.shape[0],):
-        raise ValueError(f"critic: must map {name} of shape {tuple(x.shape)} to ({x.shape[0]},) or "
-                         f"({x.shape[0]}, 1), got {tuple(out.shape)}")
-    return out
+    """One score per sample; a module critic is fed its own dtype and device."""
+    return _lip.critic_scores(critic, x, name=name, match_module=True)
 
 
 def _samples(x: ArrayLike, y: ArrayLike, min_n: int = 1) -> tuple[torch.Tensor, torch.Tensor, bool]:
@@ -113,22 +115,6 @@ def _samples(x: ArrayLike, y: ArrayLike, min_n: int = 1) -> tuple[torch.Tensor, 
     xt, yt = as_samples(xt, "x", min_n=min_n), as_samples(yt, "y", min_n=min_n)
     check_same_dim(xt, yt)
     return xt, yt, as_torch
-
-
-def _fgan_terms(entry: _fdiv.FDivergence, vp: torch.Tensor, vq: torch.Tensor,
-                activation: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    if not activation:
-        return vp, entry.conjugate(vq)
-    # f*(g_f(v)) from its closed form: the composition overflows once g_f(v) rounds onto the
-    # edge of dom f* (see FDivergence.conjugate_of_activation)
-    return entry.activation(vp), entry.conjugate_of_activation(vq)
-
-
-def _mean_se(a: torch.Tensor, b: torch.Tensor) -> float:
-    """SE of ``mean(a) - mean(b)`` for independent samples."""
-    va = float(a.detach().double().var()) if a.numel() > 1 else 0.0
-    vb = float(b.detach().double().var()) if b.numel() > 1 else 0.0
-    return math.sqrt(va / a.numel() + vb / b.numel())
 
 
 def _finish(value: torch.Tensor, se: float, as_torch: bool, return_stderr: bool) -> Any:
@@ -154,17 +140,9 @@ def variational_bound(x: ArrayLike, y: ArrayLike, name: str, critic: Critic, *, 
     """
     entry = _fdiv.get(name, **params)
     xt, yt, as_torch = _samples(x, y)
-    a, b = _fgan_terms(entry, _scores(critic, xt, "x"), _scores(critic, yt, "y"), activation)
-    return _finish(a.mean() - b.mean(), _mean_se(a, b), as_torch, return_stderr)
-
-
-def _dv_value(tp: torch.Tensor, tq: torch.Tensor) -> tuple[torch.Tensor, float]:
-    m = tq.shape[0]
-    val = tp.mean() - (torch.logsumexp(tq, 0) - math.log(m))
-    w = torch.exp(tq - tq.max()).detach().double()  # delta method: var(e^T)/(m (E e^T)^2)
-    se = math.sqrt(float(tp.detach().double().var()) / tp.numel() + float((w / w.mean()).var()) / m) \
-        if tp.numel() > 1 and m > 1 else 0.0
-    return val, se
+    val, se = _bounds.fgan(_scores(critic, xt, "x"), _scores(critic, yt, "y"), entry, activation=activation,
+                           return_stderr=True)
+    return _finish(val, se, as_torch, return_stderr)
 
 
 def donsker_varadhan_bound(x: ArrayLike, y: ArrayLike, critic: Critic, *, return_stderr: bool = False) -> Any:
@@ -172,9 +150,10 @@ def donsker_varadhan_bound(x: ArrayLike, y: ArrayLike, critic: Critic, *, return
 
     Tight at ``T = log(p/q) + c`` for any constant c.  ``log E_Q e^T`` is computed with a
     log-sum-exp.  Standard error by the delta method.  Returns as :func:`variational_bound`.
+    Formula: :func:`divergences.bounds.donsker_varadhan`.
     """
     xt, yt, as_torch = _samples(x, y)
-    val, se = _dv_value(_scores(critic, xt, "x"), _scores(critic, yt, "y"))
+    val, se = _bounds.donsker_varadhan(_scores(critic, xt, "x"), _scores(critic, yt, "y"), return_stderr=True)
     return _finish(val, se, as_torch, return_stderr)
 
 
@@ -187,12 +166,11 @@ def nwj_bound(x: ArrayLike, y: ArrayLike, critic: Critic, *, return_stderr: bool
 def gan_objective_bound(x: ArrayLike, y: ArrayLike, discriminator: Critic, *,
                         return_stderr: bool = False) -> Any:
     """``1/2 (E_P log D(X) + E_Q log(1 - D(Y))) + log 2 <= JSD(P, Q)`` for ``D = sigmoid(V)``,
-    ``discriminator`` returning the logit V (C02/C03).  Computed with log-sigmoids (stable)."""
+    ``discriminator`` returning the logit V (C02/C03): half of :func:`divergences.bounds.gan`
+    (computed with log-sigmoids, stable) plus ``log 2``."""
     xt, yt, as_torch = _samples(x, y)
-    a = -F.softplus(-_scores(discriminator, xt, "x"))   # log D(x)
-    b = F.softplus(_scores(discriminator, yt, "y"))     # -log(1 - D(y))
-    val = 0.5 * (a.mean() - b.mean()) + math.log(2.0)
-    return _finish(val, 0.5 * _mean_se(a, b), as_torch, return_stderr)
+    g, se = _bounds.gan(_scores(discriminator, xt, "x"), _scores(discriminator, yt, "y"), return_stderr=True)
+    return _finish(0.5 * g + math.log(2.0), 0.5 * se, as_torch, return_stderr)
 
 
 # ----------------------------------------------------------------------------- training
@@ -230,6 +208,26 @@ def _finite_estimate(what: str, est: float, se: float, lr: float, steps: int,
                      batch_size: int | None) -> None:
     if not (math.isfinite(est) and math.isfinite(se)):
         raise _diverged(what, lr, steps, batch_size, None)
+
+
+def _warn_if_failed(what: str, est: float, se: float, floor: float, x_ev: torch.Tensor, y_ev: torch.Tensor,
+                    stacklevel: int) -> None:
+    """``RuntimeWarning`` when the held-out bound is significantly below ``floor``, the smallest
+    value the divergence takes: ``est + 2 se < floor - slack``.  The critic then does worse
+    than a constant critic (which attains ``floor``), so it failed to learn.  ``slack =
+    n eps (1 + |est| + |floor|)`` (``n`` the larger held-out sample, ``eps`` of the critic's
+    dtype) allows for the rounding of the held-out means (naive-summation bound for terms of
+    that order), so a constant critic on the floor (``se = 0``) does not warn."""
+    n = max(x_ev.shape[0], y_ev.shape[0])
+    slack = n * torch.finfo(x_ev.dtype).eps * (1.0 + abs(est) + abs(floor))
+    if est + 2.0 * se < floor - slack:
+        warnings.warn(f"{what}: the held-out bound {est:.4g} (standard error {se:.2g}) is more than 2 "
+                      f"standard errors below {floor:.4g}, the smallest value this divergence takes (at "
+                      f"P = Q); a lower bound there means the critic failed: it does worse than a constant "
+                      f"critic, typically from overfitting the training half (few samples, a large "
+                      f"critic, many steps) or from too few steps or an unsuitable lr.  The estimate says "
+                      f"nothing about the divergence; use more samples, a smaller critic (hidden), fewer "
+                      f"or more steps, or another lr.", RuntimeWarning, stacklevel=stacklevel + 1)
 
 
 def _prepare_training(x: ArrayLike, y: ArrayLike, critic: nn.Module | None, seed: int, hidden: tuple[int, ...],
@@ -270,17 +268,20 @@ def _train(critic: nn.Module, x_tr: torch.Tensor, y_tr: torch.Tensor,
     """Maximise ``objective(xb, yb)[0]`` by gradient ascent; record ``objective[1]`` (the bound).
 
     A non-finite objective (the critic diverged) raises ``ValueError`` at once, naming ``desc``,
-    the step and the settings; there is no automatic retry.
+    the step and the settings; there is no automatic retry.  ``progress``: a tqdm bar on stderr
+    with the training-batch bound (``None``: only from 2000 steps on).
     """
     from tqdm.auto import tqdm
 
     show = steps >= 2000 if progress is None else bool(progress)
     trace = np.empty(int(steps))
     critic.train()
-    for s in tqdm(range(int(steps)), desc=desc, disable=not show, leave=False):
+    bar = tqdm(range(int(steps)), desc=desc, disable=not show, leave=False, file=sys.stderr)
+    for s in bar:
         xb, yb = _batch(x_tr, batch_size, gen), _batch(y_tr, batch_size, gen)
         target, bound = objective(xb, yb)
         if not bool(torch.isfinite(target.detach())):
+            bar.close()
             critic.eval()
             raise _diverged(desc, optimizer.param_groups[0]["lr"], int(steps), batch_size, s)
         optimizer.zero_grad(set_to_none=True)
@@ -289,6 +290,9 @@ def _train(critic: nn.Module, x_tr: torch.Tensor, y_tr: torch.Tensor,
         if after_step is not None:
             after_step()
         trace[s] = float(bound.detach())
+        if show:
+            bar.set_postfix(bound=f"{trace[s]:.4g}", refresh=False)
+    bar.close()
     critic.eval()
     return trace
 
@@ -306,24 +310,38 @@ def variational_f_divergence(x: ArrayLike, y: ArrayLike, name: str, critic: nn.M
     bound per step.  ``critic``: an ``nn.Module`` ``R^d -> R`` (default: a seeded
     :func:`divergences.critics.mlp_critic` with widths ``hidden``).  ``name``/``params``:
     registry entry (:func:`divergences.fdiv.get`).  ``seed`` fixes the split, the batches and
-    the default critic.  A tqdm progress bar shows when ``progress`` (default: steps >= 2000).
+    the default critic.  The bound is :func:`divergences.bounds.fgan`.
+
+    ``progress``: ``True`` shows a tqdm bar on stderr with the training-batch bound, ``False``
+    never, ``None`` (default) from 2000 steps on.
+
+    Failure warning: a held-out estimate more than 2 standard errors below ``f(1)`` (the
+    smallest value of ``D_f``, at P = Q: 0 for every entry except ``gan``, whose divergence is
+    ``2 JSD - log 4 >= -log 4``), i.e. ``estimate + 2 stderr < f(1)`` (less a rounding allowance
+    of ``n eps (1 + |estimate| + |f(1)|)`` in the critic's dtype), means the critic does
+    worse than a constant critic (which attains ``f(1)``): it failed to learn, usually by
+    overfitting the training half.  That emits a ``RuntimeWarning`` saying so and the
+    estimate is still returned (a warning, not an error: it is a valid, useless lower bound,
+    and scripts sweeping settings should not stop on it).  The same rule, with the floor 0,
+    holds for :func:`donsker_varadhan`, :func:`nwj`, :func:`classifier_jsd` and
+    :func:`wasserstein_dual`.
     """
     entry = _fdiv.get(name, **params)
     steps, lr, batch_size, holdout, seed = _check_training_args(steps, lr, batch_size, holdout, seed)
     critic, x_tr, x_ev, y_tr, y_ev, gen = _prepare_training(x, y, critic, seed, hidden, holdout)
+    what = f"variational_f_divergence({name!r})"
 
     def objective(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        a, b = _fgan_terms(entry, _scores(critic, xb, "x"), _scores(critic, yb, "y"), True)
-        val = a.mean() - b.mean()
+        val = _bounds.fgan(_scores(critic, xb, "x"), _scores(critic, yb, "y"), entry)
         return val, val
 
     opt = torch.optim.Adam(critic.parameters(), lr=float(lr))
-    trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress,
-                   f"variational_f_divergence({name!r})")
+    trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress, what)
     with torch.no_grad():
-        a, b = _fgan_terms(entry, _scores(critic, x_ev, "x"), _scores(critic, y_ev, "y"), True)
-    est, se = float(a.mean() - b.mean()), _mean_se(a, b)
-    _finite_estimate(f"variational_f_divergence({name!r})", est, se, lr, steps, batch_size)
+        val, se = _bounds.fgan(_scores(critic, x_ev, "x"), _scores(critic, y_ev, "y"), entry, return_stderr=True)
+    est = float(val)
+    _finite_estimate(what, est, se, lr, steps, batch_size)
+    _warn_if_failed(what, est, se, float(entry.f(1.0)), x_ev, y_ev, stacklevel=2)
     return VariationalEstimate(est, se, trace, critic)
 
 
@@ -334,22 +352,20 @@ def _kl_estimator(x: ArrayLike, y: ArrayLike, critic: nn.Module | None, kind: st
     what = "donsker_varadhan" if kind == "dv" else "nwj"
     critic, x_tr, x_ev, y_tr, y_ev, gen = _prepare_training(x, y, critic, seed, hidden, holdout)
 
-    def value(tp: torch.Tensor, tq: torch.Tensor) -> tuple[torch.Tensor, float]:
-        if kind == "dv":
-            return _dv_value(tp, tq)
-        a, b = tp, torch.exp(tq - 1.0)
-        return a.mean() - b.mean(), _mean_se(a, b)
+    bound = _bounds.donsker_varadhan if kind == "dv" else _bounds.nwj
 
     def objective(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        val, _ = value(_scores(critic, xb, "x"), _scores(critic, yb, "y"))
+        val = bound(_scores(critic, xb, "x"), _scores(critic, yb, "y"))
         return val, val
 
     opt = torch.optim.Adam(critic.parameters(), lr=float(lr))
     trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress, what)
     with torch.no_grad():
-        val, se = value(_scores(critic, x_ev, "x"), _scores(critic, y_ev, "y"))
-    _finite_estimate(what, float(val), se, lr, steps, batch_size)
-    return VariationalEstimate(float(val), se, trace, critic)
+        val, se = bound(_scores(critic, x_ev, "x"), _scores(critic, y_ev, "y"), return_stderr=True)
+    est = float(val)
+    _finite_estimate(what, est, se, lr, steps, batch_size)
+    _warn_if_failed(what, est, se, 0.0, x_ev, y_ev, stacklevel=3)
+    return VariationalEstimate(est, se, trace, critic)
 
 
 def donsker_varadhan(x: ArrayLike, y: ArrayLike, critic: nn.Module | None = None, *, steps: int = 1000,
@@ -359,7 +375,8 @@ def donsker_varadhan(x: ArrayLike, y: ArrayLike, critic: nn.Module | None = None
     """Estimate ``KL(P || Q)`` by maximising the Donsker-Varadhan bound
     ``E_P[T] - log E_Q[e^T]`` over a critic (MINE-style; Belghazi et al. 2018, eq. 10).
     Minibatch gradients of the log-mean term are biased (Jensen); the held-out value is the
-    estimate.  Arguments as :func:`variational_f_divergence`."""
+    estimate.  Bound: :func:`divergences.bounds.donsker_varadhan`.  Arguments, progress bar and
+    failure warning (``estimate + 2 stderr < 0``) as :func:`variational_f_divergence`."""
     return _kl_estimator(x, y, critic, "dv", steps, lr, batch_size, holdout, hidden, seed, progress)
 
 
@@ -367,8 +384,9 @@ def nwj(x: ArrayLike, y: ArrayLike, critic: nn.Module | None = None, *, steps: i
         batch_size: int | None = 256, holdout: float = 0.5, hidden: tuple[int, ...] = (64, 64),
         seed: int = 0, progress: bool | None = None) -> VariationalEstimate:
     """Estimate ``KL(P || Q)`` by maximising the NWJ bound ``E_P[T] - E_Q[e^(T-1)]`` (Nguyen,
-    Wainwright & Jordan 2010; the f-GAN ``kl`` bound with identity activation).  Arguments as
-    :func:`variational_f_divergence`."""
+    Wainwright & Jordan 2010; the f-GAN ``kl`` bound with identity activation,
+    :func:`divergences.bounds.nwj`).  Arguments, progress bar and failure warning
+    (``estimate + 2 stderr < 0``) as :func:`variational_f_divergence`."""
     return _kl_estimator(x, y, critic, "nwj", steps, lr, batch_size, holdout, hidden, seed, progress)
 
 
@@ -386,26 +404,24 @@ def classifier_jsd(x: ArrayLike, y: ArrayLike, critic: nn.Module | None = None, 
     lower bound on JSD; an imperfect classifier biases it down (it can even be slightly
     negative when P = Q), overfitting is kept out by the held-out split.  With disjoint
     supports a perfect classifier exists and the estimate approaches ``log 2`` (C05).
-    ``trace`` holds the training-batch JSD bound per step.  Arguments as
-    :func:`variational_f_divergence`.
+    ``trace`` holds the training-batch JSD bound per step.  The objective is
+    :func:`divergences.bounds.gan`.  Arguments, progress bar and failure warning
+    (``estimate + 2 stderr < 0``) as :func:`variational_f_divergence`.
     """
     steps, lr, batch_size, holdout, seed = _check_training_args(steps, lr, batch_size, holdout, seed)
     critic, x_tr, x_ev, y_tr, y_ev, gen = _prepare_training(x, y, critic, seed, hidden, holdout)
 
-    def terms(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return -F.softplus(-_scores(critic, xb, "x")), F.softplus(_scores(critic, yb, "y"))
-
     def objective(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        a, b = terms(xb, yb)
-        val = 0.5 * (a.mean() - b.mean()) + math.log(2.0)
+        val = 0.5 * _bounds.gan(_scores(critic, xb, "x"), _scores(critic, yb, "y")) + math.log(2.0)
         return val, val
 
     opt = torch.optim.Adam(critic.parameters(), lr=float(lr))
     trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress, "classifier_jsd")
     with torch.no_grad():
-        a, b = terms(x_ev, y_ev)
-    est, se = 0.5 * float(a.mean() - b.mean()) + math.log(2.0), 0.5 * _mean_se(a, b)
+        g, se = _bounds.gan(_scores(critic, x_ev, "x"), _scores(critic, y_ev, "y"), return_stderr=True)
+    est, se = 0.5 * float(g) + math.log(2.0), 0.5 * se
     _finite_estimate("classifier_jsd", est, se, lr, steps, batch_size)
+    _warn_if_failed("classifier_jsd", est, se, 0.0, x_ev, y_ev, stacklevel=2)
     return VariationalEstimate(est, se, trace, critic)
 
 
@@ -442,7 +458,11 @@ def wasserstein_dual(x: ArrayLike, y: ArrayLike, lipschitz: str = "gp", critic: 
     ``estimate`` (``"gp"``/``"sn"``): held-out ``mean_P f - mean_Q f``; ``stderr`` its
     standard error; ``trace``: the training-batch ``E_P f - E_Q f`` per step (penalty
     excluded); ``lipschitz``: ``max ||grad f||`` on held-out points and interpolates (C14).
-    Other arguments as :func:`variational_f_divergence`.
+    Formulas: :func:`divergences.bounds.kantorovich_rubinstein`,
+    :func:`divergences.lipschitz.gradient_penalty` (interpolation weights drawn in the critic's
+    dtype from the seeded generator), :func:`divergences.lipschitz.clip_weights_`.  Other
+    arguments, progress bar and failure warning (``estimate + 2 stderr < 0``, W1 >= 0) as
+    :func:`variational_f_divergence`.
     """
     check_choice(lipschitz, "lipschitz", ("gp", "clip", "sn"))
     if lr is None:
@@ -457,17 +477,12 @@ def wasserstein_dual(x: ArrayLike, y: ArrayLike, lipschitz: str = "gp", critic: 
                                                             zero_output=(lipschitz != "sn"))
     params = list(critic.parameters())
 
-    def penalty(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        k = min(xb.shape[0], yb.shape[0])
-        eps = torch.rand(k, 1, generator=gen).to(device=xb.device, dtype=xb.dtype)
-        xi = (eps * xb[:k] + (1 - eps) * yb[:k]).requires_grad_(True)
-        (g,) = torch.autograd.grad(_scores(critic, xi, "x").sum(), xi, create_graph=True)
-        return ((g.norm(dim=1) - 1.0) ** 2).mean()
-
     def objective(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        gap = _scores(critic, xb, "x").mean() - _scores(critic, yb, "y").mean()
+        gap = _bounds.kantorovich_rubinstein(_scores(critic, xb, "x"), _scores(critic, yb, "y"))
         if lipschitz == "gp":
-            return gap - gp_weight * penalty(xb, yb), gap
+            k = min(xb.shape[0], yb.shape[0])  # full batches may differ in size: pair the first k
+            pen, _ = _lip.gradient_penalty(critic, xb[:k], yb[:k], generator=gen)
+            return gap - gp_weight * pen, gap
         return gap, gap
 
     after: Callable[[], None] | None = None
@@ -475,9 +490,7 @@ def wasserstein_dual(x: ArrayLike, y: ArrayLike, lipschitz: str = "gp", critic: 
         opt: torch.optim.Optimizer = torch.optim.RMSprop(params, lr=float(lr))
 
         def after() -> None:
-            with torch.no_grad():
-                for p in params:
-                    p.clamp_(-clip, clip)
+            _lip.clip_weights_(params, clip)
 
         after()
     else:
@@ -485,18 +498,20 @@ def wasserstein_dual(x: ArrayLike, y: ArrayLike, lipschitz: str = "gp", critic: 
     trace = _train(critic, x_tr, y_tr, objective, steps, opt, batch_size, gen, progress,
                    f"wasserstein_dual({lipschitz!r})", after)
     k = min(x_ev.shape[0], y_ev.shape[0])
-    eps = torch.rand(k, 1, generator=gen).to(device=x_ev.device, dtype=x_ev.dtype)
-    pts = torch.cat([x_ev, y_ev, eps * x_ev[:k] + (1 - eps) * y_ev[:k]])
+    pts = torch.cat([x_ev, y_ev, _lip.interpolates(x_ev[:k], y_ev[:k], generator=gen)])
     lip = gradient_norm_max(critic, pts)
     with torch.no_grad():
-        a, b = _scores(critic, x_ev, "x"), _scores(critic, y_ev, "y")
-    est, se = float(a.mean() - b.mean()), _mean_se(a, b)
-    _finite_estimate(f"wasserstein_dual({lipschitz!r})", est, se, lr, steps, batch_size)
+        val, se = _bounds.kantorovich_rubinstein(_scores(critic, x_ev, "x"), _scores(critic, y_ev, "y"),
+                                                 return_stderr=True)
+    est = float(val)
+    what = f"wasserstein_dual({lipschitz!r})"
+    _finite_estimate(what, est, se, lr, steps, batch_size)
     if not math.isfinite(lip):
-        raise _diverged(f"wasserstein_dual({lipschitz!r})", lr, steps, batch_size, None)
+        raise _diverged(what, lr, steps, batch_size, None)
     if lipschitz == "clip":
         if lip <= 0:
             raise ValueError("critic: the clipped critic is constant on the samples (zero gradient); "
                              "increase steps or lr")
         est, se = est / lip, se / lip
+    _warn_if_failed(what, est, se, 0.0, x_ev, y_ev, stacklevel=2)
     return VariationalEstimate(est, se, trace, critic, lip)

@@ -13,7 +13,7 @@ Conventions
   sample positions through the envelope theorem: the gradient of the optimal cost with
   respect to the cost matrix is the optimal plan, which is held fixed).
 
-Numerical safety (REFERENCES.md, "Optimal transport"): the pooled sample is centred before
+Numerical safety (Peyre & Cuturi 2019, Sec. 2.4 and Remark 9.1 on the Gram form): the pooled sample is centred before
 ``||x||^2 + ||y||^2 - 2 x.y`` is formed, small problems use exact pairwise differences, and
 square roots are taken with a guarded ``where`` so coincident points give a zero (sub)gradient
 instead of NaN.
@@ -50,6 +50,8 @@ from ._validation import (as_samples, check_choice, check_int, check_positive, c
 __all__ = [
     "OTConvergenceError",
     "OTConvergenceWarning",
+    "EXACT_OT_WARN_ENTRIES",
+    "OTSizeWarning",
     "ground_cost",
     "wasserstein",
     "wasserstein_pow",
@@ -139,35 +141,58 @@ def ground_cost(x: ArrayLike, y: ArrayLike, p: float = 1.0) -> Any:
 
 
 def _cost(x: torch.Tensor, y: torch.Tensor, p: float) -> torch.Tensor:
+    """``||x_i - y_j||^p`` as one ``n x m`` tensor.
+
+    Without autograd the matrix is built in place: ``||x||^2 + ||y||^2`` then ``addmm_`` (the
+    ``-2 x.y`` term), ``clamp_min_``, ``sqrt_`` and ``pow_`` act on that one buffer, so the cost
+    takes one ``n x m`` matrix of memory.  With autograd the out-of-place form is kept (its
+    backward needs the intermediate values)."""
     n, d = x.shape
     m = y.shape[0]
     centre = torch.cat([x, y]).mean(0, keepdim=True).detach()
     xc, yc = x - centre, y - centre
+    grad = torch.is_grad_enabled() and (xc.requires_grad or yc.requires_grad)
     if n * m * d <= _DIRECT_DIFF_LIMIT:
         sq = ((xc[:, None, :] - yc[None, :, :]) ** 2).sum(-1)
+    elif grad:
+        sq = ((xc * xc).sum(1)[:, None] + (yc * yc).sum(1)[None, :] - 2.0 * xc @ yc.T).clamp_min(0.0)
     else:
-        sq = (xc * xc).sum(1)[:, None] + (yc * yc).sum(1)[None, :] - 2.0 * xc @ yc.T
-        sq = sq.clamp_min(0.0)
+        sq = (xc * xc).sum(1)[:, None] + (yc * yc).sum(1)[None, :]
+        sq.addmm_(xc, yc.T, alpha=-2.0).clamp_min_(0.0)
     if p == 2:
         return sq
-    dist = _safe_sqrt(sq)
-    return dist if p == 1 else dist ** p
+    if grad:
+        dist = _safe_sqrt(sq)
+        return dist if p == 1 else dist ** p
+    sq.sqrt_()  # sq >= 0 after the clamp: sqrt(0) = 0, no NaN
+    return sq if p == 1 else sq.pow_(p)
 
 
 def _finite_cost(x: torch.Tensor, y: torch.Tensor, p: float) -> torch.Tensor:
     """:func:`_cost`, raising ``ValueError`` when ``||x - y||^p`` overflows the dtype (rather
-    than letting the solver report an infinite cost as an infeasible problem)."""
+    than letting the solver report an infinite cost as an infeasible problem).  The entries are
+    ``>= 0``, so the largest one is finite exactly when all are (NaN propagates through max)."""
     cost = _cost(x, y, p)
-    if not bool(torch.isfinite(cost.detach()).all()):
+    if not bool(torch.isfinite(cost.detach().max())):
         raise ValueError(f"x, y: the cost ||x - y||^p overflows {cost.dtype} (p={p:g}, data of magnitude "
                          f"~{float(torch.cat([x, y]).detach().abs().max()):.3g}); rescale x, y or lower p")
     return cost
 
 
+# exact OT past this many cost entries (5000 x 5000) warns about its time and memory
+EXACT_OT_WARN_ENTRIES = 25_000_000
+
+
+class OTSizeWarning(UserWarning):
+    """Exact OT on a problem whose time (network simplex) and memory (dense n x m cost and plan)
+    are large; ``sliced_wasserstein`` or ``sinkhorn`` scale better."""
+
+
 def default_num_iter_max(n: int, m: int) -> int:
     """Iteration limit for POT's network simplex: ``max(1e5, 50 * n * m)``.
 
-    POT's default (1e5) is too small from n ~ 5000 in 2-D (REFERENCES.md); the number of
+    POT's default (1e5) is too small from n ~ 5000 in 2-D (measured: result code 2, MAX_ITER_REACHED, and a cost
+    above the optimum; tests/test_c13_c14_wasserstein.py); the number of
     pivots grows roughly like the number of variables n*m, so the limit scales with it.  A
     generous limit costs nothing when the solver converges earlier, and the result code is
     checked anyway.
@@ -290,7 +315,7 @@ def wasserstein_pow(x: ArrayLike, y: ArrayLike, p: float = 1.0, x_weights: Array
     """Optimal transport cost ``W_p^p = min_{pi in Pi(a, b)} sum_ij pi_ij ||x_i - y_j||^p``.
 
     ``method``: ``"emd"`` solves the linear programme exactly with POT's network simplex
-    (``ot.emd``, CPU, O(n^3 log n)); ``"sort"`` uses the exact 1-D formula (d = 1 only);
+    (``ot.emd``, CPU, O(n^3 log n) time); ``"sort"`` uses the exact 1-D formula (d = 1 only);
     ``"auto"`` sorts when d = 1 and uses ``"emd"`` otherwise.
 
     ``num_iter_max`` defaults to :func:`default_num_iter_max` ``(n, m)``.  If POT reports a
@@ -300,6 +325,13 @@ def wasserstein_pow(x: ArrayLike, y: ArrayLike, p: float = 1.0, x_weights: Array
 
     Gradient (torch): ``sum_ij pi*_ij dC_ij`` with the optimal plan held fixed (envelope
     theorem); weights receive no gradient on the ``"emd"`` path.
+
+    Cost of ``"emd"``: memory about five dense ``n x m`` float64 matrices -- the cost (one,
+    built in place; a float64 copy of it for float32 input) and POT's network simplex (its arc
+    arrays and the returned plan, about four: measured 284 MB at n = m = 3 000, where one
+    matrix is 69 MB) -- so about 4 GB at n = m = 10 000.  Time: the network simplex is O(n^3 log n) in the worst case, seconds at
+    n = 1 000 and many minutes at 10 000 on one core.  Past ``EXACT_OT_WARN_ENTRIES`` (5 000 x
+    5 000) an :class:`OTSizeWarning` says so; use ``sliced_wasserstein`` or ``sinkhorn`` there.
     """
     p = _check_p(p)
     check_choice(method, "method", ("auto", "emd", "sort"))
@@ -311,9 +343,17 @@ def wasserstein_pow(x: ArrayLike, y: ArrayLike, p: float = 1.0, x_weights: Array
         uniform = x_weights is None and y_weights is None
         val = _w1d_pow(xt, yt, None if uniform else a, None if uniform else b, p)[0]
         return to_output(val, as_torch)
+    n, m = xt.shape[0], yt.shape[0]
+    if n * m > EXACT_OT_WARN_ENTRIES:
+        gb = n * m * 8 * (6 if xt.dtype != torch.float64 else 5) / 1e9
+        warnings.warn(f"exact OT on {n} x {m} points: the dense cost and plan need about {gb:.1f} GB and the "
+                      f"network simplex O(n^3 log n) time (minutes to hours at this size); sliced_wasserstein "
+                      f"(O(n log n) per projection) or sinkhorn (O(n m) per iteration) scale better",
+                      OTSizeWarning, stacklevel=2)
     cost = _finite_cost(xt, yt, p)
-    plan = _emd_plan(a, b, cost, num_iter_max, on_nonconvergence)
-    val = (torch.from_numpy(plan).to(device=cost.device, dtype=cost.dtype) * cost).sum()
+    plan = torch.from_numpy(_emd_plan(a, b, cost, num_iter_max, on_nonconvergence))
+    # <plan, cost> as one dot product (no n x m product matrix); gradient w.r.t. the cost = plan
+    val = torch.dot(cost.reshape(-1), plan.to(device=cost.device, dtype=cost.dtype).reshape(-1))
     return to_output(val, as_torch)
 
 

@@ -11,10 +11,11 @@ stderr``.  ``kind = exact`` rows (stderr empty) use the names ``jsd, kl, tv, w1,
 mmd, mmd_rq, d_mmd, smmd`` (``kl = inf`` is written as ``inf``; ``mmd*`` Gaussian kernel bandwidth 1,
 ``*_rq`` rational quadratic alpha = 1, length scale 1; ``mmd`` is the root of ``mmd2``).  ``kind =
 estimate`` rows name the estimator after a colon: ``jsd:knn`` (kNN KL to an independent mixture
-sample), ``jsd:classifier`` (``dv.classifier_jsd``, held-out), ``kl:knn`` (``dv.knn_kl``),
-``kl:classifier`` (mean logit of the trained classifier on fresh P samples, the plug-in
-``E_P log(p/q)``), ``tv:knn`` (held-out kNN classifier, ``P(A) - Q(A)`` for ``A = {D > 1/2}``),
-``tv:classifier`` (the same with the trained MLP classifier on fresh samples), ``w1:pot`` (exact OT between the empirical measures, ``dv.wasserstein``),
+sample, ``dv.knn_jsd_mixture``), ``jsd:classifier`` (``dv.classifier_jsd``, held-out), ``kl:knn``
+(``dv.knn_kl``), ``kl:classifier`` (mean logit of the trained classifier on fresh P samples, the
+plug-in ``E_P log(p/q)``), ``tv:knn`` (held-out kNN classifier, ``P(A) - Q(A)`` for
+``A = {D > 1/2}``, ``dv.knn_tv``), ``tv:classifier`` (``dv.classifier_tv`` with the trained MLP
+classifier on fresh samples), ``w1:pot`` (exact OT between the empirical measures, ``dv.wasserstein``),
 ``w1:critic`` (WGAN-GP dual critic, ``dv.wasserstein_dual``, held-out), ``mmd2:unbiased`` and
 ``mmd2_rq:unbiased`` (``dv.mmd2``), ``smmd:linear`` (sup over linear features of the sample SMMD);
 value = mean over seeds, stderr = standard deviation / sqrt(seeds).
@@ -33,7 +34,7 @@ import torch
 
 import divergences as dv
 from experiments.common import device_name, save_figure, write_table
-from experiments.disjoint.estimates import knn_jsd, knn_tv, mixture_sample, smmd_linear
+from experiments.disjoint.estimates import mixture_sample, smmd_linear
 from experiments.disjoint.families import ParallelLines
 
 EXACT = ("jsd", "kl", "tv", "w1", "mmd2", "mmd2_rq", "mmd", "mmd_rq", "d_mmd", "smmd")
@@ -65,9 +66,9 @@ def estimates_one(family: ParallelLines, theta: float, n: int, seed: int, steps:
         "mmd2:unbiased": float(dv.mmd2(x, y, "gaussian", bandwidth=1.0, estimator="unbiased")),
         "mmd2_rq:unbiased": float(dv.mmd2(x, y, "rq", alpha=1.0, lengthscale=1.0, estimator="unbiased")),
         "kl:knn": float(dv.knn_kl(x, y, k=1)),
-        "jsd:knn": knn_jsd(x, y, mix, k=1),
+        "jsd:knn": dv.knn_jsd_mixture(x, y, mix, k=1),
         "smmd:linear": smmd_linear(x, y),
-        "tv:knn": knn_tv(x, y, seed=base + 7),
+        "tv:knn": dv.knn_tv(x, y, seed=base + 7),
     }
     clf = dv.classifier_jsd(x, y, steps=steps, hidden=hidden, seed=base + 4)
     out["jsd:classifier"] = clf.estimate
@@ -76,7 +77,8 @@ def estimates_one(family: ParallelLines, theta: float, n: int, seed: int, steps:
     fresh_q = torch.as_tensor(family.sample_q(theta, n, base + 8)).to(p0.dtype)
     with torch.no_grad():
         out["kl:classifier"] = float(clf.critic(fresh).mean())
-        out["tv:classifier"] = float((clf.critic(fresh) > 0).double().mean() - (clf.critic(fresh_q) > 0).double().mean())
+        # A = {D > 1/2} = {logit > 0} of the classifier trained on (x, y), evaluated on fresh samples
+        out["tv:classifier"] = dv.classifier_tv(fresh, fresh_q, lambda z: clf.critic(z) > 0)
     out["w1:critic"] = dv.wasserstein_dual(x, y, lipschitz="gp", steps=steps, hidden=hidden,
                                            seed=base + 6).estimate
     return out

@@ -5,7 +5,10 @@ dicts (``ema`` is None without EMA), ``opt_g``, ``opt_d`` optimiser states, ``sc
 bf16 needs no loss scaling), ``step`` (generator steps done), ``images_seen``, ``rng`` (torch
 CPU, CUDA, numpy, python states), ``sampler`` (the data/latent samplers' generator states),
 ``config`` (the resolved config), ``config_hash``, ``metrics_rows`` (rows of metrics.csv written
-so far) and ``accumulators`` (the running loss sums of the logging interval in progress).
+so far), ``accumulators`` (the running loss sums of the logging interval in progress) and
+``elapsed_s`` (wall seconds of training so far; absent from checkpoints written before it was
+added, which load with 0).  The trainer writes and reads this layout in one place,
+:class:`gans.run_state.RunState`; this module only stores dicts.
 
 File format: a torch file holding ``{"format": FORMAT, "sha256": hex digest, "payload": uint8
 tensor}`` where ``payload`` holds the bytes of the ``torch.save`` serialisation of the state

@@ -5,30 +5,36 @@ generator, discriminator or loss section whose ``name`` changes is replaced whol
 ``gans/configs/defaults.yaml`` <- parent chain named by ``defaults:`` keys (paths relative to
 the file that names them; ``defaults: [a.yaml, b.yaml]`` merges several parents in order) <- the
 config file (or several, merged in order) <- ``--set key.sub=value`` overrides (values
-parsed as YAML: ``--set train.iterations=100 --set optim.betas=[0.0,0.9]``).
+parsed as YAML: ``--set train.iterations=100 --set optim.betas=[0.0,0.9]``).  Overrides that
+change a section's ``name`` are applied before all others, so the keys set beside a new name
+survive whatever the order on the command line (:func:`apply_overrides`).
 
 Validation (:func:`validate`, run by :func:`resolve` and so by every load) checks every key of
 every section, so a typo raises ``ValueError`` naming the key, listing the accepted ones and
-suggesting the closest (``difflib``) instead of being ignored:
+suggesting the closest (``difflib``) instead of being ignored.  The data, generator,
+discriminator and loss sections name a component of a :class:`gans.registry.Registry`, whose
+keys are its class's keyword arguments, with the defaults stated once in its signature:
 
 * top-level keys, ``latent``, ``optim`` and ``train``: the keys of the defaults file;
-* ``data``: the keys the dataset declares in :data:`gans.data.DATASETS` (with their defaults,
-  which are filled into the resolved config, and value checks);
+* ``data``: the fields of the dataset's class in :data:`gans.data.DATASETS` (their defaults are
+  filled into the resolved config, their ``Annotated`` checks run);
 * ``generator`` / ``discriminator``: the network constructor's keywords
-  (:func:`gans.nets.network_keys`); an MLP's ``data_dim`` must equal the dimension of toy data;
-* ``loss``: built once by :func:`gans.losses.build` (keys and values), or for a
-  ``"module:factory"`` name the factory is imported;
-* ``eval``: ``every`` and ``function`` (imported and resolved now, not at the first
-  evaluation), plus the keys in ``EVAL_DEFAULTS`` of the function's module when it declares
-  them (:mod:`gans.metrics.evaluate`, :mod:`gans.data.toy`).
+  (:data:`gans.nets.GENERATORS`, :data:`gans.nets.DISCRIMINATORS`); an MLP's ``data_dim`` must
+  equal the dimension of toy data;
+* ``loss``: built once by :func:`gans.losses.build` (keys and values; building draws no random
+  numbers), or for a ``"package.module:Name"`` loss its keys checked against its signature;
+* ``eval``: ``every`` and ``function`` (``"package.module:Name"``, imported and resolved now, not
+  at the first evaluation), plus the keys in ``EVAL_DEFAULTS`` of the function's module when it
+  declares them (:mod:`gans.metrics.evaluate`, :mod:`gans.data.toy`).
 
-Malformed YAML raises ``ValueError`` naming the file and the line.
+A section name may also be ``"package.module:Name"`` (a component outside the package), the one
+lazy spelling (:func:`gans.registry.resolve_lazy`).  Malformed YAML raises ``ValueError`` naming
+the file and the line.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import importlib
 import json
@@ -40,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .registry import is_lazy, resolve_lazy, unknown_key_message
 
 __all__ = ["load_defaults", "load_config", "apply_overrides", "validate", "config_hash", "deep_merge",
            "resolve", "unknown_key_message", "resolve_callable"]
@@ -70,31 +78,8 @@ def _yaml_load(text: str, source: str = "config") -> Any:
         raise ValueError(f"{source}: malformed YAML ({err})") from None
 
 
-def unknown_key_message(key: str, accepted: Sequence[str], where: str = "") -> str:
-    """``unknown config key 'data.resolutoin' for dataset 'celeba' (did you mean 'resolution'?);
-    accepted: [...]``: ``key`` is the dotted name, ``accepted`` the keys allowed beside it."""
-    leaf = key.rsplit(".", 1)[-1]
-    close = difflib.get_close_matches(leaf, [str(a) for a in accepted], n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown config key {key!r}{where}{hint}; accepted: {sorted(accepted)}"
-
-
-def resolve_callable(spec: Any, key: str) -> Any:
-    """Import ``"module:attribute"`` and return the attribute, which must be callable;
-    ``ValueError`` naming ``key`` otherwise (instead of an ImportError at first use)."""
-    if not isinstance(spec, str) or spec.count(":") != 1 or not all(spec.split(":")):
-        raise ValueError(f"{key} must be 'module:function', got {spec!r}")
-    mod_name, attr = spec.split(":")
-    try:
-        mod = importlib.import_module(mod_name)
-    except ImportError as err:
-        raise ValueError(f"{key}: cannot import module {mod_name!r} of {spec!r} ({err})") from err
-    if not hasattr(mod, attr):
-        raise ValueError(f"{key}: module {mod_name!r} has no attribute {attr!r}")
-    fn = getattr(mod, attr)
-    if not callable(fn):
-        raise ValueError(f"{key}: {spec!r} is not callable (a {type(fn).__name__})")
-    return fn
+# the one lazy spelling, "package.module:Name" (kept under its earlier name)
+resolve_callable = resolve_lazy
 
 
 NAMED_SECTIONS = ("data", "generator", "discriminator", "loss")
@@ -106,7 +91,8 @@ REGISTRY_SECTIONS = ("data", "generator", "discriminator", "loss", "eval")
 # folder (neither changes the batches), evaluation (run under a forked RNG)
 HASH_EXCLUDED = (("train", "iterations"), ("train", "progress"), ("train", "log_every"),
                  ("train", "sample_every"), ("train", "checkpoint_every"), ("train", "nan_check_every"),
-                 ("train", "n_samples"), ("data", "workers"), ("data", "cache_dir"), ("eval",))
+                 ("train", "n_samples"), ("train", "tensorboard"), ("data", "workers"), ("data", "cache_dir"),
+                 ("eval",))
 # switches the trainer applies on CUDA only (gans.train): no effect on a CPU trajectory
 CUDA_ONLY_TRAIN_KEYS = ("amp", "channels_last", "compile")
 
@@ -164,9 +150,21 @@ def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     return deep_merge(merged, data)
 
 
+def _is_name_override(parts: Sequence[str]) -> bool:
+    return len(parts) == 2 and parts[0] in NAMED_SECTIONS and parts[1] == "name"
+
+
 def apply_overrides(cfg: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
-    """Apply ``key.sub=value`` strings (values parsed as YAML) to a copy of ``cfg``."""
-    out = copy.deepcopy(dict(cfg))
+    """Apply ``key.sub=value`` strings (values parsed as YAML) to a copy of ``cfg``.
+
+    A new ``name`` of a data, generator, discriminator or loss section replaces that section
+    whole (:func:`deep_merge`'s rule: the old component's keys would not fit the new one).  So
+    that no key is dropped for the order it was written in, the ``SECTION.name=...`` overrides
+    are applied first (in the given order), then every other override in the given order:
+    ``--set data.n=64 --set data.name=random_images`` and the reverse both give
+    ``{name: random_images, n: 64}`` (before, the first form silently lost ``n``).
+    """
+    parsed = []
     for item in overrides:
         if "=" not in item:
             raise ValueError(f"--set expects key=value, got {item!r}")
@@ -174,9 +172,11 @@ def apply_overrides(cfg: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
         parts = key.strip().split(".")
         if not all(parts):
             raise ValueError(f"--set key must be dotted names, got {key!r}")
-        value = _yaml_load(text, f"--set {key}: cannot parse value {text!r}")
-        if len(parts) == 2 and parts[0] in NAMED_SECTIONS and parts[1] == "name" \
-                and isinstance(out.get(parts[0]), dict) and out[parts[0]].get("name") != value:
+        parsed.append((key, parts, _yaml_load(text, f"--set {key}: cannot parse value {text!r}")))
+    ordered = [p for p in parsed if _is_name_override(p[1])] + [p for p in parsed if not _is_name_override(p[1])]
+    out = copy.deepcopy(dict(cfg))
+    for key, parts, value in ordered:
+        if _is_name_override(parts) and isinstance(out.get(parts[0]), dict) and out[parts[0]].get("name") != value:
             out[parts[0]] = {"name": value}  # a new name replaces the section whole (deep_merge's rule)
             continue
         node = out
@@ -218,40 +218,31 @@ def _number(value: Any, key: str, *, minimum: float, strict: bool) -> None:
 
 
 def _check_network(cfg: Mapping[str, Any], kind: str) -> dict[str, Any]:
-    """Keys of a generator/discriminator section against the constructor's keywords; returns
-    the keyword defaults (for the dimension check)."""
-    from .nets import network_keys
+    """Keys and values of a generator/discriminator section against the constructor's keywords
+    (:mod:`gans.nets`); returns the keyword defaults (for the dimension check)."""
+    from . import nets
 
-    accepted = network_keys(kind, cfg["name"])
-    if accepted is None:  # a constructor taking **kwargs: it checks its own keys
-        return {}
-    for k in cfg:
-        if k != "name" and k not in accepted:
-            raise ValueError(unknown_key_message(f"{kind}.{k}", ["name", *accepted],
-                                                 f" for {kind} {cfg['name']!r}"))
-    return accepted
+    (nets.GENERATORS if kind == "generator" else nets.DISCRIMINATORS).options(cfg)
+    return nets.network_keys(kind, cfg["name"]) or {}
 
 
 def _check_loss(cfg: Mapping[str, Any]) -> None:
-    """Build the loss once (keys and values are checked by :func:`gans.losses.build`), or import
-    a ``"module:factory"``; building draws no random numbers."""
-    if ":" in cfg["name"]:
-        resolve_callable(cfg["name"], "loss.name")
-        return
+    """Build the loss once (keys and values are checked by :func:`gans.losses.build`; building
+    draws no random numbers); a ``"package.module:Name"`` loss is not built (its constructor is
+    not ours), only its keys are checked against its signature."""
     from . import losses
 
-    try:
+    if is_lazy(cfg["name"]):
+        losses.loss_options(cfg)
+    else:
         losses.build(dict(cfg))
-    except ValueError as err:
-        msg = str(err)
-        raise ValueError(f"loss: {msg.removeprefix('cfg: ')}") from None
 
 
 def _check_eval(ev: Mapping[str, Any]) -> None:
     every = ev.get("every", 0)
     if not isinstance(every, int) or isinstance(every, bool) or every < 0:
         raise ValueError(f"eval.every must be an integer >= 0, got {every!r}")
-    fn = resolve_callable(ev.get("function"), "eval.function")
+    fn = resolve_lazy(ev.get("function"), "eval.function")
     declared = getattr(importlib.import_module(fn.__module__), "EVAL_DEFAULTS", None) \
         if isinstance(getattr(fn, "__module__", None), str) else None
     if isinstance(declared, Mapping):
@@ -291,7 +282,7 @@ def validate(cfg: Mapping[str, Any]) -> dict[str, Any]:
         _pos_int(cfg, p, allow_zero=True)
     if cfg["train"]["amp"] not in ("bf16", "none"):
         raise ValueError(f"train.amp must be 'bf16' or 'none', got {cfg['train']['amp']!r}")
-    for key in ("g_first", "channels_last", "compile", "progress"):
+    for key in ("g_first", "channels_last", "compile", "progress", "tensorboard"):
         if not isinstance(cfg["train"][key], bool):
             raise ValueError(f"train.{key} must be true or false, got {cfg['train'][key]!r}")
     opt = cfg["optim"]
@@ -345,8 +336,8 @@ def resolve(path: str | Path | Sequence[str | Path] | None = None, overrides: Se
     ``defaults:`` chain: ``resolve([profile, loss])`` overlays a loss file on a profile base, as
     the image-comparison rules do (``experiments/configs/image/``).
 
-    ``generator.latent_dim`` is filled from ``latent.dim`` when absent (it is the generator's
-    input size).
+    ``generator.latent_dim`` is filled from ``latent.dim`` when absent and the generator's
+    constructor takes it (it is the generator's input size).
     """
     out = load_defaults()
     paths = [] if path is None else [path] if isinstance(path, (str, Path)) else list(path)
@@ -360,10 +351,23 @@ def resolve(path: str | Path | Sequence[str | Path] | None = None, overrides: Se
                              "use load_config(path) or merge the parent yourself")
         out = deep_merge(out, dict(cfg))
     out = apply_overrides(out, overrides)
-    if isinstance(out.get("generator"), dict) and "latent_dim" not in out["generator"] \
-            and out["generator"].get("name") != "dirac":
-        out["generator"]["latent_dim"] = out.get("latent", {}).get("dim")
+    gen = out.get("generator")
+    if isinstance(gen, dict) and "latent_dim" not in gen and _takes_latent_dim(gen.get("name")):
+        gen["latent_dim"] = out.get("latent", {}).get("dim")
     return validate(out)
+
+
+def _takes_latent_dim(name: Any) -> bool:
+    """Whether generator ``name``'s constructor takes ``latent_dim`` (every latent-input network;
+    not the DiracGAN player, whose output is a parameter); an unknown name is left to
+    :func:`validate`, which reports it."""
+    from .nets import network_keys
+
+    try:
+        keys = network_keys("generator", name)
+    except ValueError:
+        return True
+    return keys is None or "latent_dim" in keys
 
 
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:

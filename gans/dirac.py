@@ -64,6 +64,8 @@ from scipy.integrate import solve_ivp
 from scipy.stats import norm
 from torch import nn
 
+import divergences as dv
+
 from . import losses
 from .step import alternating_step, joint_gradients, simultaneous_step
 
@@ -527,7 +529,10 @@ def symbolic_objectives(spec: DiracMethod) -> tuple[sp.Expr, sp.Expr, tuple[sp.S
     else:
         M = 2 - 2 * sp.exp(-(q * th) ** 2 / 2)
         if n == "smmd":
-            M = M / (sp.nsimplify(spec.lam) + 1 + q ** 2)
+            # sigma^2 M with sigma^-2 = lam + g(0) + 2|g'(0)| |d(q x)/dx|^2 (dv.smmd_scale, C22), the
+            # Gaussian kernel's constants (1, 1/2) made exact
+            g0, g1 = dv.kernels.get("gaussian", bandwidth=1.0).smmd_constants()
+            M = dv.smmd2_from_mmd2(M, q ** 2, (sp.nsimplify(g0), sp.nsimplify(g1)), lam=sp.nsimplify(spec.lam))
         LD, LG = -M, M
     if n in ("r1", "r2", "nsgan_r1"):
         LD = LD + sp.nsimplify(spec.gamma) / 2 * q ** 2

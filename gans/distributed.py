@@ -18,19 +18,24 @@ paper's batch.  Buffers are not broadcast (``broadcast_buffers=False``): spectra
 ``v`` stay equal on all ranks because their initialisation does not depend on the rank and the
 power iteration is deterministic on identical weights; the generator's BatchNorm running
 statistics differ per rank, and rank 0's are the ones saved (model and EMA).
+
+Checkpoints: every rank's sampler and RNG states are gathered (:func:`gather_objects`) and saved
+by rank 0, after :func:`check_ranks_in_sync` has confirmed that all ranks hold the same weights.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-__all__ = ["DistInfo", "setup", "cleanup", "wrap_generator", "wrap_critic", "unwrap", "CriticDDP"]
+__all__ = ["DistInfo", "setup", "cleanup", "wrap_generator", "wrap_critic", "unwrap", "CriticDDP", "gather_objects",
+           "check_ranks_in_sync"]
 
 
 @dataclass(frozen=True)
@@ -121,3 +126,32 @@ def unwrap(model: nn.Module) -> nn.Module:
             model = model._orig_mod
         else:
             return model
+
+
+def gather_objects(obj: Any, info: DistInfo) -> list[Any]:
+    """``[obj of rank 0, obj of rank 1, ...]``: ``torch.distributed.all_gather_object`` under DDP
+    (every rank must call it), ``[obj]`` in a single process."""
+    if not info.enabled:
+        return [obj]
+    out: list[Any] = [None] * info.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def check_ranks_in_sync(*models: nn.Module) -> None:
+    """Raise ``RuntimeError`` unless every DDP rank holds the same parameters in ``models``.
+
+    Compares one float64 checksum per model (the sum of all its parameters in float64) across
+    the ranks (all-gathered; every rank must call it).  Ranks whose gradients were averaged hold
+    bit-identical weights, so any difference means a gradient was not synchronised.  A no-op
+    without an initialised process group.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    with torch.no_grad():
+        sums = torch.stack([sum(p.double().sum() for p in m.parameters()) for m in models]).cpu()
+    all_sums = [torch.zeros_like(sums) for _ in range(dist.get_world_size())]
+    dist.all_gather_object(all_sums, sums)
+    if not all(torch.equal(all_sums[0], s) for s in all_sums):
+        raise RuntimeError(f"DDP ranks hold different parameters (checksums {all_sums}); gradients were not "
+                           "synchronised")

@@ -1,7 +1,7 @@
 """One update of a GAN: the only place where generator and critic parameters move.
 
 Both the trainer (:mod:`gans.train`) and the DiracGAN experiments call these functions, so
-the toy and the image GANs share one mechanism (DESIGN.md).  Schemes (Mescheder et al. 2018):
+the toy and the image GANs share one mechanism (CONTRIBUTING.md, "Layout").  Schemes (Mescheder et al. 2018):
 
 * ``simultaneous``: both gradients are taken at the same point, then both players step;
   with ``consensus_gamma > 0`` each gradient gets ``+ gamma * grad(1/2 ||v||^2)`` where ``v``

@@ -91,8 +91,11 @@ def test_kernels_agree_with_divergences_kernels() -> None:
     for name, params in (("gaussian", dict(bandwidth=1.0)), ("rq", dict(alpha=1.0, lengthscale=1.0))):
         k = dv.kernels.get(name, **params)
         gram = np.asarray(k.gram(a, a))
-        np.testing.assert_allclose(gram, kernel(r2, name), rtol=1e-12)
-        np.testing.assert_allclose(kernel_gap(r2, 0.5, name), kernel(r2, name) - kernel(r2 + 0.5, name),
+        # written out here (independent of both codes): Gaussian exp(-r/2), RQ (1 + r/2)^-1
+        profile = (lambda r: np.exp(-r / 2)) if name == "gaussian" else (lambda r: 1.0 / (1.0 + r / 2))
+        np.testing.assert_allclose(gram, profile(r2), rtol=1e-12)
+        np.testing.assert_allclose(kernel(r2, name), profile(r2), rtol=1e-14)
+        np.testing.assert_allclose(kernel_gap(r2, 0.5, name), profile(r2) - profile(r2 + 0.5),
                                    rtol=1e-10, atol=1e-15)
 
 

@@ -163,3 +163,23 @@ def test_c07_figure_draws_from_a_small_run(tmp_path) -> None:
     out = tmp_path / "cmt_rates.png"
     plot(errors, rates, build_table(rates), disjoint_kl_estimates(cfg, seed=0), out, cfg)
     assert out.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("d", [1, 2, 5])
+def test_gaussian_control_closed_forms_are_dv_gaussian(d: int) -> None:
+    """The Gaussian control's KL and MMD^2 (written cancellation-free in ``families``) are the
+    equal-covariance cases of ``dv.gaussian.kl`` / ``dv.gaussian.mmd2``.  Those subtract O(1) terms
+    (``tr(S1^-1 S0) - d``; ``E k(X,X') + E k(Y,Y') - 2 E k(X,Y)``, each expected kernel from a d x d
+    Cholesky, log and exp with relative error <= 16 (d + 2) u), so they agree to the absolute bounds
+    ``8 u (d + theta^2)`` and ``64 (d + 2) u``; as theta -> 0 only the closed forms keep their relative
+    accuracy (at theta = 1e-8 the general KL formula returned 0 for 5e-17 when this was written)."""
+    u = 2.0 ** -53
+    g = GaussianShift(dim=d)
+    e1 = np.eye(d)[0]
+    for theta in (0.1, 0.7, 2.5, -1.3):
+        kl = dv.gaussian.kl(np.zeros(d), np.eye(d), theta * e1, np.eye(d))
+        assert abs(kl - g.kl(theta)) <= 8 * u * (d + theta * theta)
+        h = math.sqrt(d)
+        mmd2 = dv.gaussian.mmd2(np.zeros(d), np.eye(d), theta * e1, np.eye(d), bandwidth=h)
+        assert abs(mmd2 - g.mmd2(theta, "gaussian", bandwidth=h)) <= 64 * (d + 2) * u
+    assert g.kl(1e-8) == pytest.approx(5e-17, rel=2 * u, abs=0)      # relative accuracy kept at theta -> 0

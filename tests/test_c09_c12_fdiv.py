@@ -173,7 +173,7 @@ def test_c09_closed_form_conjugate_matches_sympy_derivation(name, kw):
 
 
 def test_c09_naive_table_formulas_fail_on_the_boundary_branch():
-    """REFERENCES.md pitfall: without the u >= 0 constraint Pearson and alpha > 1 are wrong."""
+    """Nowozin et al. 2016 Table 2 omits the domain: without the u >= 0 constraint Pearson and alpha > 1 are wrong."""
     pearson = dv.fdiv.get("pearson")
     t = -3.0
     assert pearson.conjugate(t) == -1.0

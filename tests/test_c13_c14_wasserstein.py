@@ -48,7 +48,7 @@ def test_wasserstein_matches_pot_emd2(rng, d):
     assert dv.wasserstein(x, y, 1, a, b) == pytest.approx(w1, rel=1e-9)
     assert dv.wasserstein_pow(x, y, 2, a, b) == pytest.approx(w2sq, rel=1e-9)
     assert dv.wasserstein(x, y, 2, a, b) == pytest.approx(math.sqrt(w2sq), rel=1e-9)
-    # the pitfall REFERENCES.md warns about: the default metric does not give W1
+    # POT's pitfall: its default metric (squared Euclidean) does not give W1
     assert abs(w2sq - dv.wasserstein(x, y, 1, a, b)) > 1e-3
 
 
@@ -128,7 +128,7 @@ def test_default_iteration_limit_scales_with_problem_size():
 
 @pytest.mark.slow
 def test_large_problem_converges_where_pot_default_fails():
-    """REFERENCES.md: POT's default limit fails from n ~ 2000 in 64-D; ours converges."""
+    """POT's default iteration limit (1e5) fails from n ~ 2000 in 64-D; ours converges."""
     g = np.random.default_rng(3)
     x, y = g.normal(size=(2000, 64)), g.normal(size=(2000, 64))
     a = np.full(2000, 1 / 2000)

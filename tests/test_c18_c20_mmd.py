@@ -406,3 +406,98 @@ def test_validation_errors(rng):
         dv.mmd_witness(rng.normal(size=(3, 3)), x, y)
     with pytest.raises(ValueError, match="kernel"):
         dv.mmd2(x, y, kernel="laplace")
+
+
+# --------------------------------------------------------------------------------------------
+# the Gram-level entry dv.mmd2_from_gram (C18, C19)
+# --------------------------------------------------------------------------------------------
+def _fraction_mmd2(Kxx, Kyy, Kxy, estimator):
+    """The estimators in exact rational arithmetic on integer Gram matrices (independent oracle)."""
+    from fractions import Fraction as Fr
+
+    n, m = len(Kxx), len(Kyy)
+    if estimator == "linear":
+        p = min(n, m) // 2
+        h = [Fr(int(Kxx[2 * i, 2 * i + 1])) + int(Kyy[2 * i, 2 * i + 1]) - int(Kxy[2 * i, 2 * i + 1])
+             - int(Kxy[2 * i + 1, 2 * i]) for i in range(p)]
+        return sum(h) / p
+    sxx = sum(Fr(int(Kxx[i, j])) for i in range(n) for j in range(n) if estimator == "biased" or i != j)
+    syy = sum(Fr(int(Kyy[i, j])) for i in range(m) for j in range(m) if estimator == "biased" or i != j)
+    sxy = sum(Fr(int(v)) for v in Kxy.ravel())
+    if estimator == "biased":
+        return sxx / n ** 2 + syy / m ** 2 - 2 * sxy / (n * m)
+    return sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2 * sxy / (n * m)
+
+
+@pytest.mark.parametrize("estimator", ["unbiased", "biased", "linear"])
+def test_c19_mmd2_from_gram_exact_on_integer_grams(estimator, rng):
+    """Integer Gram entries (|K| < 2^20, n, m <= 13): every float64 sum is exact, so only the final
+    divisions and the two additions round: error <= 4 u (|A| + |B| + 2|C|) for the three terms."""
+    a = rng.integers(-50, 50, size=(13, 3)).astype(float)
+    b = rng.integers(-50, 50, size=(9, 3)).astype(float)
+    Kxx, Kyy, Kxy = a @ a.T, b @ b.T, a @ b.T                 # linear-kernel Grams, exact integers
+    got = dv.mmd2_from_gram(Kxx, Kyy, Kxy, estimator)
+    want = _fraction_mmd2(Kxx, Kyy, Kxy, estimator)
+    mag = float(abs(Kxx).sum() / 12 + abs(Kyy).sum() / 8 + 2 * abs(Kxy).sum() / (13 * 9))
+    assert isinstance(got, float)
+    assert abs(got - float(want)) <= 4 * 2.0 ** -53 * mag
+
+
+def test_c19_mmd2_from_gram_equals_mmd2_on_a_brute_force_gram(rng):
+    """Gaussian Grams from scipy cdist: mmd2_from_gram of them is the brute-force estimator (C19).
+    Both sum the same entries in float64 (N terms in [0, 1]: error <= N u each, N = n^2, m^2, nm, the
+    cross term doubled), so they agree to ``s = 2 (n^2 + m^2 + 2 nm) u``.  dv.mmd2 on the samples forms
+    its own Gram entries: squared distances with relative error <= (d + 4) u (Higham eq. 3.5, plus
+    centring and scaling; cdist's likewise), so the two ``exp(-r/2)`` differ by <= 2 ((d + 5) u r_max / 2 + u)
+    per entry and the estimates by <= 4 times that, plus ``s``."""
+    u = 2.0 ** -53
+    x, y = rng.normal(size=(30, 2)), rng.normal(0.4, 1.0, size=(22, 2))
+    n, m, d = 30, 22, 2
+    s = 2 * (n * n + m * m + 2 * n * m) * u
+    r_max = max(cdist(a, b, "sqeuclidean").max() for a, b in ((x, x), (y, y), (x, y)))
+    for est in ("unbiased", "biased"):
+        Kxx = np.exp(-cdist(x, x, "sqeuclidean") / 2)
+        Kyy = np.exp(-cdist(y, y, "sqeuclidean") / 2)
+        Kxy = np.exp(-cdist(x, y, "sqeuclidean") / 2)
+        ref = brute_mmd2(x, y, 1.0, est)
+        got = dv.mmd2_from_gram(Kxx, Kyy, Kxy, est)
+        assert abs(got - ref) <= s
+        gram_err = 4 * 2 * ((d + 5) * u * r_max / 2 + u)
+        assert abs(dv.mmd2(x, y, "gaussian", bandwidth=1.0, estimator=est) - got) <= gram_err + 2 * s
+
+
+def test_c19_mmd2_from_gram_dtypes_and_gradient():
+    """Torch in -> 0-d tensor of the Gram dtype (half -> float32), differentiable: d/dKxx_ij is
+    exactly 1/(n(n-1)) off the diagonal and 0 on it (unbiased), d/dKxy = -2/(nm)."""
+    n, m = 4, 3
+    Kxx = torch.rand(n, n, dtype=torch.float64, requires_grad=True)
+    Kyy = torch.rand(m, m, dtype=torch.float64)
+    Kxy = torch.rand(n, m, dtype=torch.float64, requires_grad=True)
+    v = dv.mmd2_from_gram(Kxx, Kyy, Kxy)
+    assert v.dtype == torch.float64 and v.ndim == 0
+    gxx, gxy = torch.autograd.grad(v, (Kxx, Kxy))
+    want = torch.full((n, n), 1.0 / (n * (n - 1)), dtype=torch.float64).fill_diagonal_(0.0)
+    assert torch.equal(gxx, want)
+    assert torch.equal(gxy, torch.full((n, m), -2.0 / (n * m), dtype=torch.float64))
+    h = dv.mmd2_from_gram(Kxx.detach().half(), Kyy.half(), Kxy.detach().half(), "biased")
+    assert h.dtype == torch.float32
+    assert dv.mmd2_from_gram(Kxx.detach().float(), Kyy.float(), Kxy.detach().float()).dtype == torch.float32
+
+
+@pytest.mark.parametrize("args,kw,match", [
+    ((np.ones((3, 2)), np.ones((3, 3)), np.ones((3, 3))), {}, "Kxx"),
+    ((np.ones((3, 3)), np.ones((2, 3)), np.ones((3, 2))), {}, "Kyy"),
+    ((np.ones((3, 3)), np.ones((2, 2)), np.ones((3, 3))), {}, "Kxy"),
+    ((np.ones(3), np.ones((2, 2)), np.ones((3, 2))), {}, "Kxx"),
+    ((np.ones((1, 1)), np.ones((2, 2)), np.ones((1, 2))), {}, "Kxx"),
+    ((np.ones((3, 3)), np.ones((1, 1)), np.ones((3, 1))), {"estimator": "linear"}, "Kyy"),
+    ((np.full((2, 2), np.nan), np.ones((2, 2)), np.ones((2, 2))), {}, "Kxx"),
+    ((np.ones((2, 2)), np.ones((2, 2)), np.full((2, 2), np.inf)), {}, "Kxy"),
+    ((np.full((2, 2), 1e308), np.full((2, 2), 1e308), np.ones((2, 2))), {}, "overflow"),
+    ((np.ones((2, 2)), np.ones((2, 2)), np.ones((2, 2))), {"estimator": "quadratic"}, "estimator"),
+])
+def test_mmd2_from_gram_bad_inputs_raise(args, kw, match):
+    with pytest.raises(ValueError, match=match):
+        dv.mmd2_from_gram(*args, **kw)
+    # biased needs only one sample per set
+    assert dv.mmd2_from_gram(np.ones((1, 1)), np.ones((1, 1)), np.ones((1, 1)), "biased") == 0.0

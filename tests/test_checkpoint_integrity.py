@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shutil
 import warnings
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gans import checkpoint as ckpt
-from gans.train import TrainingDiverged, train
+from gans.train import TrainingDiverged, resume_plan, train
 
 TINY = {
     "seed": 3,
@@ -211,3 +212,53 @@ def test_nan_checkpoint_is_never_called_last_good(run12: Path, tmp_path: Path) -
         with pytest.raises(TrainingDiverged, match=r"last good checkpoint kept at .*checkpoint\.prev\.pt \(step 6\)"):
             train(_with_iterations(18), run, resume=True, loss=NaNLoss())
     assert any("non-finite weights" in str(w.message) for w in caught)
+
+
+# A checkpoint written by the trainer of commit 4ab601d (before RunState and elapsed_s): the
+# checkpoint.prev.pt of OLD_CFG trained for 7 steps with checkpoint_every 6, i.e. step 6 with the
+# loss sums of steps 5-6 pending and one metrics row (step 4).
+OLD_CHECKPOINT = Path(__file__).resolve().parent / "fixtures" / "checkpoint_format1_step6.pt"
+OLD_CFG = {**TINY, "data": {"name": "ring", "n": 256},
+           "generator": {"name": "mlp", "hidden": 8, "depth": 1, "data_dim": 2},
+           "discriminator": {"name": "mlp", "hidden": 8, "depth": 1, "data_dim": 2},
+           "train": {**TINY["train"], "iterations": 7}}
+
+
+def test_checkpoint_of_the_earlier_trainer_loads_and_resumes(tmp_path: Path) -> None:
+    """The fixture (no elapsed_s, config without train.tensorboard) has the run identity of
+    OLD_CFG today (same config hash), restores exactly into a RunState (weights, optimiser
+    moments, stream positions, pending loss sums; elapsed_s 0), and resumes to the end."""
+    from gans import distributed as gdist
+    from gans.config import resolve
+    from gans.data import build_dataset
+    from gans.run_state import RunState
+
+    run = tmp_path / "old"
+    run.mkdir()
+    shutil.copy(OLD_CHECKPOINT, run / ckpt.CHECKPOINT_NAME)
+    old = ckpt.load_checkpoint(run)
+    assert "elapsed_s" not in old and "tensorboard" not in old["config"]["train"] and old["step"] == 6
+    assert resume_plan(OLD_CFG, run)[0] == 6
+    cfg = resolve(cfg=OLD_CFG)
+    state = RunState.create(cfg, run, gdist.setup("cpu"), build_dataset(cfg["data"], cfg["seed"]))
+    assert state.config_hash == old["config_hash"]
+    state.restore(old)
+    for key, module in (("generator", state.G), ("discriminator", state.D), ("ema", state.ema.model)):
+        got = module.state_dict()
+        assert got.keys() == old[key].keys() and all(torch.equal(got[k], old[key][k]) for k in got), key
+    for opt, key in ((state.opt_g, "opt_g"), (state.opt_d, "opt_d")):
+        for a, b in zip(opt.state_dict()["state"].values(), old[key]["state"].values()):
+            assert all(torch.equal(a[k], b[k]) for k in b), key
+    real = state.real.state_dict()
+    old_real = old["sampler"][0]["real"]
+    assert torch.equal(real["perm"], old_real["perm"])
+    assert (real["pos"], real["epoch"]) == (old_real["pos"], old_real["epoch"])
+    assert torch.equal(state.latent.gen.get_state(), old["sampler"][0]["z"]["gen"])
+    assert torch.equal(state.loss_gen.get_state(), old["sampler"][0]["loss"])
+    assert state.n_acc == 2 and all(torch.equal(state.sums[k], old["accumulators"]["sums"][k]) for k in state.sums)
+    assert state.elapsed_before_s == 0.0 and state.rows == old["metrics_rows"]
+    train(OLD_CFG, run, resume=True)
+    new = ckpt.load_checkpoint(run)
+    assert new["step"] == 7 and new["config_hash"] == old["config_hash"] and new["elapsed_s"] >= 0
+    assert [r["step"] for r in new["metrics_rows"]] == [4, 7]
+    assert "elapsed_s" not in new["metrics_rows"][0] and "elapsed_s" in new["metrics_rows"][1]

@@ -5,6 +5,7 @@ exactly the keys that change the training trajectory."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,9 @@ def test_dataset_defaults_are_declared_once_and_filled_in() -> None:
     celeba = resolve(cfg={"data": {"name": "celeba", "path": "/nowhere"}})["data"]
     assert celeba["resolution"] == 64 and celeba["split"] == "train" and celeba["augment"] is False
     ring = resolve(cfg={"data": {"name": "ring"}})["data"]
-    assert ring == {"name": "ring", **{k: d for k, (d, _) in gdata.DATASETS["ring"].keys.items()}}
+    # the defaults are the fields of the dataset's class, nowhere else
+    assert ring == {"name": "ring", **{f.name: f.default for f in dataclasses.fields(gdata.RingSpec)}}
+    assert gdata.DATASETS["ring"] is gdata.RingSpec and gdata.DATASETS.defaults("ring") == gdata.RingSpec().options()
     assert gdata.build_dataset({"name": "ring", "n": 10}, 0).std == ring["std"]
 
 
@@ -84,20 +87,31 @@ def test_bad_data_values_are_refused_at_load_time(keys: dict, message: str) -> N
 def test_build_dataset_checks_keys_with_the_same_table() -> None:
     with pytest.raises(ValueError, match=r"data\.foo"):
         gdata.build_dataset({"name": "ring", "foo": 1}, 0)
-    assert all(isinstance(spec, gdata.DatasetSpec) for spec in gdata.DATASETS.values())
+    assert all(issubclass(spec, gdata.DatasetSpec) for spec in gdata.DATASETS.values())
+    with pytest.raises(ValueError, match=r"data\.n"):  # the same checks when a spec is built directly
+        gdata.RingSpec(n=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Tiny(gdata.DatasetSpec):
+    """A dataset defined outside the package (also reachable as ``test_config_validation:Tiny``)."""
+
+    n: gdata.PositiveInt = 3
+
+    def build(self, seed: int) -> gdata.RandomImages:
+        return gdata.RandomImages(self.n, 4, 1, seed)
 
 
 def test_a_new_dataset_is_one_registry_entry(monkeypatch: pytest.MonkeyPatch) -> None:
-    built = {}
-
-    def build(cfg, seed):
-        built.update(cfg)
-        return gdata.RandomImages(cfg["n"], 4, 1, seed)
-
-    monkeypatch.setitem(gdata.DATASETS, "tiny", gdata.DatasetSpec(build, {"n": (3, gdata.positive_int)}))
-    assert len(gdata.build_dataset({"name": "tiny"}, 0)) == 3 and built == {"name": "tiny", "n": 3}
+    monkeypatch.setitem(gdata.DATASETS.entries, "tiny", Tiny)
+    assert len(gdata.build_dataset({"name": "tiny"}, 0)) == 3
+    assert gdata.data_options({"name": "tiny"}) == {"name": "tiny", "n": 3}
     with pytest.raises(ValueError, match=r"data\.nn' .*did you mean 'n'"):
         gdata.build_dataset({"name": "tiny", "nn": 3}, 0)
+    with pytest.raises(ValueError, match=r"data\.n: expected a positive integer"):
+        gdata.build_dataset({"name": "tiny", "n": 0}, 0)
+    lazy = f"{__name__}:Tiny"  # the lazy spelling, without registering
+    assert len(gdata.build_dataset({"name": lazy, "n": 5}, 0)) == 5
 
 
 # --------------------------------------------------------------------------- malformed YAML
@@ -182,7 +196,7 @@ def _leaves(cfg: dict, prefix: str = "") -> list[str]:
     return out
 
 
-HARMLESS = {"train.iterations", "train.progress", "train.log_every", "train.sample_every",
+HARMLESS = {"train.iterations", "train.progress", "train.tensorboard", "train.log_every", "train.sample_every",
             "train.checkpoint_every", "train.nan_check_every", "train.n_samples"}
 CUDA_ONLY = {"train.amp", "train.channels_last", "train.compile"}
 

@@ -56,7 +56,7 @@ def test_inheritance_chain_and_deep_merge(tmp_path: Path) -> None:
     ("device: tpu", "device must be auto, cpu, cuda or cuda:N"),
     ("latent: {dim: 4}\ngenerator: {name: mlp, latent_dim: 5}", r"generator.latent_dim \(5\) must equal latent.dim \(4\)"),
     ("train: {compile: 1}", "train.compile must be true or false"),
-    ("eval: {every: 5, function: nothing}", "eval.function must be 'module:function'"),
+    ("eval: {every: 5, function: nothing}", "eval.function must be 'package.module:Name'"),
     ("seed: -1", "seed must be a non-negative integer"),
     ("- a\n- b", "must be a YAML mapping"),
     ("defaults: missing.yaml", "config file not found"),
@@ -122,3 +122,15 @@ def test_defaults_key_in_a_mapping_is_an_error() -> None:
 
     with pytest.raises(ValueError, match="defaults"):
         resolve(cfg={"defaults": "parent.yaml", "seed": 1})
+
+
+@pytest.mark.parametrize("order", [1, -1], ids=["n_first", "name_first"])
+def test_set_name_and_sibling_keys_in_either_order(order: int) -> None:
+    """A new section name is applied before the other overrides, so keys set beside it are kept
+    whatever their order (before, ``data.n=64`` written first was silently dropped)."""
+    sets = ["data.n=64", "data.name=random_images", "generator.name=dcgan", "generator.resolution=32"][::order]
+    assert apply_overrides({"data": {"name": "ring", "std": 0.1}, "generator": {"name": "mlp", "hidden": 8}}, sets) \
+        == {"data": {"name": "random_images", "n": 64}, "generator": {"name": "dcgan", "resolution": 32}}
+    forward = resolve(cfg={}, overrides=["data.n=64", "data.name=random_images"])
+    assert forward == resolve(cfg={}, overrides=["data.name=random_images", "data.n=64"])
+    assert forward["data"] == {"name": "random_images", "n": 64, "resolution": 64, "channels": 3}

@@ -19,6 +19,7 @@ Widths are reduced (``ch`` 4) and batches tiny (2), so a step takes about a seco
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -423,8 +424,15 @@ def test_import_gans_train_does_not_import_pot() -> None:
 # --------------------------------------------------------------------------------------------
 # CUDA (run with -m gpu on a GPU machine; fail, not skip, elsewhere)
 # --------------------------------------------------------------------------------------------
+# The device of the -m gpu tests: CUDA, unless GANDIV_GPU_TEST_DEVICE=cpu (the CPU smoke run of
+# experiments/gpu/run_all.sh, which runs the same tests end to end on a CPU).
+GPU_DEV = os.environ.get("GANDIV_GPU_TEST_DEVICE", "cuda")
+
+
 def _require_cuda() -> None:
-    if not torch.cuda.is_available():
+    if GPU_DEV not in ("cuda", "cpu"):
+        pytest.fail(f"GANDIV_GPU_TEST_DEVICE must be cuda or cpu, got {GPU_DEV!r}")
+    if GPU_DEV == "cuda" and not torch.cuda.is_available():
         pytest.fail("-m gpu tests need CUDA; torch.cuda.is_available() is False")
 
 
@@ -436,13 +444,13 @@ def test_cuda_head_and_estimators(kernel: str) -> None:
     _require_cuda()
     gen = torch.Generator().manual_seed(0)
     k = dv.kernels.get(kernel)
-    fx = torch.randn(64, 16, generator=gen, dtype=torch.float64).cuda()
-    fy = (torch.randn(64, 16, generator=gen, dtype=torch.float64) + 0.1).cuda()
+    fx = torch.randn(64, 16, generator=gen, dtype=torch.float64).to(GPU_DEV)
+    fy = (torch.randn(64, 16, generator=gen, dtype=torch.float64) + 0.1).to(GPU_DEV)
     S = _gram_scale(k, fx, fy)
     assert abs(float(feature_mmd2(fx, fy, k)) - float(dv.mmd2(fx, fy, k))) <= 64 * 18 * 2.0 ** -53 * S
     fb, gb = fx.bfloat16(), fy.bfloat16()
     R = float(torch.cdist(torch.cat([fb, gb]).double(), torch.cat([fb, gb]).double()).max() ** 2 / 2)
-    with torch.autocast("cuda", dtype=torch.bfloat16):
+    with torch.autocast(GPU_DEV, dtype=torch.bfloat16):
         got = feature_mmd2(fb, gb, k)
     assert got.dtype == torch.float32
     assert abs(float(got) - float(dv.mmd2(fb.double(), gb.double(), k))) <= 4 * 19 * U_FP32 * (1 + R) * S * 4
@@ -454,9 +462,9 @@ def test_cuda_spectral_sigma_is_float32_under_autocast() -> None:
     would be off by ~2^-8)."""
     _require_cuda()
     from gans.nets.spectral import spectral_norm
-    lin = spectral_norm(torch.nn.Linear(64, 32)).cuda().eval()
+    lin = spectral_norm(torch.nn.Linear(64, 32)).to(GPU_DEV).eval()
     w32 = lin.weight.detach().clone()
-    with torch.autocast("cuda", dtype=torch.bfloat16):
+    with torch.autocast(GPU_DEV, dtype=torch.bfloat16):
         wb = lin.weight.detach()
     assert wb.dtype == torch.float32
     assert float((wb - w32).abs().max()) <= 64 * 64 * U_FP32 * float(w32.abs().max())
@@ -466,7 +474,7 @@ def test_cuda_spectral_sigma_is_float32_under_autocast() -> None:
 @pytest.mark.parametrize("arch,res,loss_name", FAST_CASES)
 def test_cuda_step(arch: str, res: int, loss_name: str) -> None:
     _require_cuda()
-    _one_step(arch, res, loss_name, compile=False, device="cuda")
+    _one_step(arch, res, loss_name, compile=False, device=GPU_DEV)
 
 
 @pytest.mark.gpu
@@ -477,7 +485,7 @@ def test_cuda_train_two_iterations_compiled(loss_name: str, tmp_path: Path) -> N
     _require_cuda()
     _require_cxx()
     cfg = resolve(_quick(loss_name),
-                  ["device=cuda", "train.amp=bf16", "train.compile=true", "train.iterations=2", "eval.every=0",
+                  [f"device={GPU_DEV}", "train.amp=bf16", "train.compile=true", "train.iterations=2", "eval.every=0",
                    "train.batch_size=8", "train.checkpoint_every=0"])
     train(cfg, tmp_path / "run")
     assert (tmp_path / "run" / "checkpoint.pt").exists()

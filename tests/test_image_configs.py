@@ -22,7 +22,7 @@ from gans.config import resolve
 from gans.train import train
 
 CONFIG_ROOT = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "image"
-PROFILES = ("quick", "cpu", "paper_celeba160", "paper_imagenet64")
+PROFILES = ("quick", "cpu", "gpu64", "paper_celeba160", "paper_imagenet64")
 METHODS = ("wgan_gp", "sngan", "mmd_gp", "smmd", "sn_smmd")
 CONFIGS = [(p, m) for p in PROFILES for m in METHODS]
 
@@ -46,7 +46,8 @@ def test_the_quick_and_cpu_profiles_differ_only_in_length() -> None:
         assert c["train"]["iterations"] > 4 * q["train"]["iterations"]
         for sec in ("data", "latent", "generator", "discriminator", "loss", "optim"):
             assert q[sec] == c[sec], (m, sec)
-        assert q["eval"]["data"] == {"name": "mnist5k", "split": "heldout"} and q["data"]["split"] == "train"
+        assert q["eval"]["data"] == {"name": "mnist5k", "split": "heldout", "resolution": 32} \
+            and q["data"]["split"] == "train"
         assert q["eval"]["feature_network"] == "lenet-mnist5k"
 
 

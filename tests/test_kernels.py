@@ -77,7 +77,7 @@ def test_kid_polynomial_defaults_and_options(rng):
 
 
 def test_c20_paper_default_parameters():
-    """REFERENCES.md: mixture of Gaussians sigma in {2,5,10,20,40,80}; RQ mixture alphas
+    """Li et al. 2017 / Binkowski et al. 2018 defaults: mixture of Gaussians sigma in {2,5,10,20,40,80}; RQ mixture alphas
     {0.2,0.5,1,2,5} plus a linear term ("mix_rq_1dot"); Gaussian sigma = 1 (SMMD)."""
     assert K.get("mix_gaussian").sigmas == (2.0, 5.0, 10.0, 20.0, 40.0, 80.0)
     assert K.get("mix_rq").alphas == (0.2, 0.5, 1.0, 2.0, 5.0)

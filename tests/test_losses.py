@@ -7,6 +7,7 @@ critics.  Everything runs in float64, so equalities hold to ~1e-12.
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -302,7 +303,7 @@ def test_c23_witness_gradient_penalty_is_per_sample(rng: np.random.Generator) ->
 def test_registry_names_and_errors() -> None:
     assert set(losses.names()) == {"gan", "nsgan", "fgan", "wgan", "wgan_gp", "hinge", "lsgan", "dragan", "mmd",
                                    "mmd_gp", "smmd", "sn_smmd"}
-    for bad, word in [({"name": "nope"}, "unknown loss"), ({"name": "gan", "clip": 1}, "unknown key"),
+    for bad, word in [({"name": "nope"}, "unknown loss"), ({"name": "gan", "clip": 1}, "unknown config key"),
                       ({"name": "wgan", "clip": -1}, "clip"), ({"name": "fgan"}, "divergence"),
                       ({"name": "gan", "penalties": [{"name": "r3"}]}, "unknown penalty"),
                       ({"name": "gan", "penalties": [{"name": "r1", "gamma": -1}]}, "gamma"),
@@ -313,3 +314,63 @@ def test_registry_names_and_errors() -> None:
     with pytest.raises(ValueError, match="one score per sample"):
         losses.build({"name": "gan"}).d_loss(D, torch.zeros(4, 2, dtype=F64), torch.zeros(4, 2, dtype=F64))
     assert losses.build({"name": "sn_smmd"}).name == "sn_smmd"
+
+
+COMPOSITES = [  # (alias, the same loss spelled out as a base loss plus penalties, critic outputs)
+    ({"name": "wgan_gp", "gamma": 3.0, "half": True},
+     {"name": "wgan", "clip": None, "penalties": [{"name": "gp", "gamma": 3.0, "half": True}]}, 1),
+    ({"name": "wgan_gp", "penalties": [{"name": "r1", "gamma": 2.0}]},
+     {"name": "wgan", "clip": None, "penalties": [{"name": "gp"}, {"name": "r1", "gamma": 2.0}]}, 1),
+    ({"name": "dragan", "scale": 0.3, "center": 1.5},
+     {"name": "nsgan", "penalties": [{"name": "dragan", "scale": 0.3, "center": 1.5}]}, 1),
+    ({"name": "mmd_gp", "gamma": 2.0, "estimator": "biased"},
+     {"name": "mmd", "estimator": "biased", "penalties": [{"name": "witness_gp", "gamma": 2.0}]}, 4),
+    ({"name": "sn_smmd", "lam": 0.5}, {"name": "smmd", "lam": 0.5}, 4),
+]
+
+
+@pytest.mark.parametrize("alias, spelled, out_dim", COMPOSITES, ids=lambda c: c["name"] if isinstance(c, dict) else None)
+def test_composite_losses_are_a_base_loss_plus_penalties(alias: dict, spelled: dict, out_dim: int) -> None:
+    """The old composite names are configs: the same object and bit-identical numbers as the
+    base loss with its penalties written out (only the built loss's name differs)."""
+    a = losses.build(alias, generator=torch.Generator().manual_seed(7))
+    b = losses.build(spelled, generator=torch.Generator().manual_seed(7))
+    assert type(a) is type(b) and a.name == alias["name"] and b.name == spelled["name"]
+    assert [repr(p) for p in a.penalties] == [repr(p) for p in b.penalties]
+    assert repr({k: v for k, v in vars(a).items() if k not in ("penalties", "name")}) == \
+        repr({k: v for k, v in vars(b).items() if k not in ("penalties", "name")})
+    torch.manual_seed(1)
+    D = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, out_dim)).double()
+    real = torch.randn(6, 3, dtype=F64, generator=torch.Generator().manual_seed(2))
+    fake = torch.randn(6, 3, dtype=F64, generator=torch.Generator().manual_seed(3))
+    (da, la), (db, lb) = a.d_loss(D, real, fake), b.d_loss(D, real, fake)
+    assert torch.equal(da, db) and la.keys() == lb.keys() and all(torch.equal(la[k], lb[k]) for k in la)
+    assert torch.equal(a.g_loss(D, real, fake)[0], b.g_loss(D, real, fake)[0])
+
+
+def test_loss_keys_and_defaults_are_read_from_the_signatures() -> None:
+    gp_gamma = inspect.signature(losses.GradientPenalty).parameters["gamma"].default
+    assert losses.config_keys("wgan_gp")["gamma"].default == gp_gamma
+    assert losses.build({"name": "wgan_gp"}).penalties[0].gamma == gp_gamma
+    assert losses.config_keys("wgan_gp")["clip"].default is None  # the composite's preset
+    assert losses.config_keys("wgan")["clip"].default == inspect.signature(losses.WassersteinLoss).parameters["clip"].default
+    assert set(losses.config_keys("mmd_gp")) == {"penalties", "kernel", "estimator", "gamma"}
+    assert set(losses.config_keys("lsgan")) == {"penalties", "a", "b", "c"}
+    with pytest.raises(ValueError, match=r"loss\.gama.*did you mean 'gamma'"):
+        losses.build({"name": "dragan", "gama": 1.0})
+    with pytest.raises(ValueError, match=r"loss\.penalties\[0\]\.gama.*did you mean 'gamma'"):
+        losses.build({"name": "gan", "penalties": [{"name": "r1", "gama": 1.0}]})
+    with pytest.raises(ValueError, match="witness of an MMD loss"):
+        losses.build({"name": "wgan", "penalties": [{"name": "witness_gp"}]})
+    with pytest.raises(ValueError, match="needs the argument 'loss'"):
+        losses.build_penalty({"name": "witness_gp"})
+
+
+def test_a_loss_outside_the_registry_is_named_package_module_name() -> None:
+    loss = losses.build({"name": "gans.losses.minimax:LeastSquaresLoss", "a": -1.0,
+                         "penalties": [{"name": "r1", "gamma": 2.0}]})
+    assert type(loss) is losses.LeastSquaresLoss and loss.a == -1.0 and isinstance(loss.penalties[0], losses.R1Penalty)
+    with pytest.raises(ValueError, match=r"loss\.aa"):
+        losses.build({"name": "gans.losses.minimax:LeastSquaresLoss", "aa": -1.0})
+    with pytest.raises(ValueError, match=r"loss\.name.*cannot import"):
+        losses.build({"name": "no_such_module_xyz:Loss"})

@@ -150,8 +150,8 @@ def test_spectral_norm_bad_arguments() -> None:
 
 
 def test_lazy_dirac_entry_builds_the_diracgan_players() -> None:
-    G = build_generator({"name": "dirac", "theta": 0.5})
-    D = build_discriminator({"name": "dirac", "psi": -2.0})
+    G = build_generator({"name": "gans.dirac:DiracGenerator", "theta": 0.5})
+    D = build_discriminator({"name": "gans.dirac:DiracCritic", "psi": -2.0})
     x = G(torch.zeros(3, 1, dtype=torch.float64))
     assert torch.equal(x, torch.full((3, 1), 0.5, dtype=torch.float64))
     assert torch.equal(D(x), torch.full((3, 1), -1.0, dtype=torch.float64))

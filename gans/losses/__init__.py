@@ -1,4 +1,4 @@
-"""The one registry of GAN losses and critic regularisers (claims C03, C10, C15, C16, C20, C22, C23, C34).
+"""The registry of GAN losses and critic regularisers (claims C03, C10, C15, C16, C20, C22, C23, C34).
 
 Usage::
 
@@ -8,168 +8,220 @@ Usage::
     g, logs = loss.g_loss(D, real, G(z))      # generator loss, minimised
     loss.after_d_step(D)                      # WGAN weight clipping; no-op otherwise
     losses.names()                            # every loss name
+    losses.config_keys("wgan_gp")             # its keys with their defaults
 
 Conventions (:mod:`gans.losses.base`): the critic output is large on *real* data; both losses
-are minimised.  Loss names and their configuration keys (defaults in brackets):
+are minimised.  Every loss and penalty is a class whose keyword arguments are its config keys,
+with the defaults in its signature (:mod:`gans.registry`; nothing here restates them):
 
-* ``gan`` -- saturating minimax (Goodfellow et al. 2014); ``nsgan`` -- non-saturating;
-* ``fgan`` -- ``divergence`` (any :func:`divergences.fdiv.get` name), ``params`` ({}),
-  ``generator`` ("nonsaturating" | "minimax") (Nowozin et al. 2016);
-* ``wgan`` -- ``clip`` (0.01); ``wgan_gp`` -- ``gamma`` (10), ``center`` (1), ``half`` (False:
-  ``gamma E(||grad||-1)^2``, Gulrajani et al.; True: Mescheder's ``gamma/2``), ``clip`` (None);
-* ``hinge``; ``lsgan`` -- ``a`` (0), ``b`` (1), ``c`` (1);
-* ``dragan`` -- non-saturating GAN + DRAGAN penalty: ``gamma`` (10), ``center`` (1), ``scale`` (0.5);
-* ``mmd`` -- ``kernel`` ("gaussian" or a mapping ``{"name": ..., **params}``), ``estimator``
-  ("unbiased"); ``mmd_gp`` -- plus ``gamma`` (1) for the witness gradient penalty;
-* ``smmd`` / ``sn_smmd`` -- ``kernel`` ("gaussian"), ``lam`` (1), ``variant`` ("paper" |
-  "code"), ``code_weight`` (10).
+* :data:`LOSSES`: ``gan`` (:class:`MinimaxLoss`, Goodfellow et al. 2014), ``nsgan``
+  (:class:`NonSaturatingLoss`), ``fgan`` (:class:`FGANLoss`: ``divergence``, ``params``,
+  ``generator``; Nowozin et al. 2016), ``wgan`` (:class:`WassersteinLoss`: ``clip``), ``hinge``
+  (:class:`HingeLoss`), ``lsgan`` (:class:`LeastSquaresLoss`: ``a``, ``b``, ``c``), ``mmd``
+  (:class:`MMDLoss`: ``kernel``, ``estimator``), ``smmd`` (:class:`ScaledMMDLoss`: ``kernel``,
+  ``lam``, ``variant``, ``code_weight``);
+* :data:`PENALTIES` (entries of a loss's ``penalties`` list): ``r1`` / ``r2`` (R1/R2 with the
+  paper's ``gamma/2``), ``gp`` (Gulrajani et al.'s ``gamma E(||grad||-1)^2``; ``half`` gives
+  Mescheder's ``gamma/2``), ``dragan``, ``witness_gp`` (MMD-GAN's witness gradient penalty; MMD
+  losses only); see :mod:`gans.losses.penalties` and :mod:`gans.losses.mmd`;
+* :data:`COMPOSITES`, the composite names kept as aliases: a base loss plus penalties, its keys
+  those of its parts, routed to the part that takes them; ``wgan_gp`` = ``wgan`` with ``clip``
+  None + ``gp`` (keys ``gamma``, ``center``, ``half``, ``clip``), ``dragan`` = ``nsgan`` +
+  ``dragan`` (``gamma``, ``center``, ``scale``, ``half``), ``mmd_gp`` = ``mmd`` + ``witness_gp``
+  (``kernel``, ``estimator``, ``gamma``), ``sn_smmd`` = ``smmd`` (the SN-SMMD critic is an
+  architecture option, :mod:`gans.nets`).  ``{"name": "wgan_gp", "gamma": 5}`` builds exactly
+  ``{"name": "wgan", "clip": None, "penalties": [{"name": "gp", "gamma": 5}]}`` except that the
+  built loss's ``name`` is ``"wgan_gp"``.
 
-Every loss also takes ``penalties``: a list of ``{"name": "r1"|"r2"|"gp"|"dragan", ...}``
-(see :mod:`gans.losses.penalties`; R1/R2 use the paper's ``gamma/2``).  Randomness of the
-penalties (interpolation, perturbation) comes from ``build(..., generator=...)``.
+Every loss also takes ``penalties``, a list of ``{"name": ..., **keys}`` appended after a
+composite's own.  A name ``"package.module:Name"`` builds a loss outside the package the same
+way (its keyword arguments are its keys; ``penalties`` is passed when it takes them).
+Randomness of the penalties (interpolation, perturbation) comes from ``build(..., generator=...)``.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from ..registry import Key, Registry, unknown_key_message
 from .base import GANLoss, Logs
 from .core import PenalisedLoss
 from .fgan import FGANLoss
 from .ipm import WassersteinLoss
 from .minimax import HingeLoss, LeastSquaresLoss, MinimaxLoss, NonSaturatingLoss
 from .mmd import MMDLoss, ScaledMMDLoss, WitnessGradientPenalty
-from .penalties import (DraganPenalty, GradientPenalty, Penalty, R1Penalty, R2Penalty, build_penalty,
-                        critic_scores, input_grad_norms, input_grad_sqnorms, penalty_names)
+from .penalties import (DraganPenalty, GradientPenalty, Penalty, R1Penalty, R2Penalty, critic_scores,
+                        input_grad_norms, input_grad_sqnorms)
 
 __all__ = [
-    "build", "names", "penalty_names", "build_penalty", "GANLoss", "Logs", "PenalisedLoss",
-    "MinimaxLoss", "NonSaturatingLoss", "LeastSquaresLoss", "HingeLoss", "WassersteinLoss",
-    "FGANLoss", "MMDLoss", "ScaledMMDLoss", "WitnessGradientPenalty", "Penalty", "R1Penalty",
-    "R2Penalty", "GradientPenalty", "DraganPenalty", "critic_scores", "input_grad_norms",
-    "input_grad_sqnorms",
+    "build", "names", "config_keys", "loss_options", "penalty_names", "build_penalty", "LOSSES", "PENALTIES",
+    "COMPOSITES", "Composite", "GANLoss", "Logs", "PenalisedLoss", "MinimaxLoss", "NonSaturatingLoss",
+    "LeastSquaresLoss", "HingeLoss", "WassersteinLoss", "FGANLoss", "MMDLoss", "ScaledMMDLoss",
+    "WitnessGradientPenalty", "Penalty", "R1Penalty", "R2Penalty", "GradientPenalty", "DraganPenalty",
+    "critic_scores", "input_grad_norms", "input_grad_sqnorms",
 ]
 
 
-def _take(cfg: dict[str, Any], allowed: Mapping[str, Any], loss_name: str) -> dict[str, Any]:
-    extra = set(cfg) - set(allowed)
-    if extra:
-        accepted = sorted(set(allowed) | {"name", "penalties"})
-        close = difflib.get_close_matches(min(extra), accepted, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"cfg: unknown key(s) {sorted(extra)} for loss {loss_name!r}{hint}; allowed {accepted}")
-    return {k: cfg.get(k, v) for k, v in allowed.items()}
+def _penalty_list(value: Any, key: str) -> list[Any]:
+    """``null`` (none) or a list of mappings, each with a ``name``."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(p, Mapping) for p in value):
+        raise ValueError(f"{key} must be a list of mappings such as {{name: r1, gamma: 10}}, got {value!r}")
+    return list(value)
 
 
-def _build_gan(cfg, pens, gen):
-    _take(cfg, {}, "gan")
-    return MinimaxLoss(pens)
+LOSSES = Registry("loss", {
+    "gan": MinimaxLoss,
+    "nsgan": NonSaturatingLoss,
+    "fgan": FGANLoss,
+    "wgan": WassersteinLoss,
+    "hinge": HingeLoss,
+    "lsgan": LeastSquaresLoss,
+    "mmd": MMDLoss,
+    "smmd": ScaledMMDLoss,
+}, section="loss", supplied=("penalties",), extra={"penalties": Key([], _penalty_list)})
+
+PENALTIES = Registry("penalty", {
+    "r1": R1Penalty,
+    "r2": R2Penalty,
+    "gp": GradientPenalty,
+    "dragan": DraganPenalty,
+    "witness_gp": WitnessGradientPenalty,
+}, section="loss.penalties", supplied=("generator", "loss"))
 
 
-def _build_nsgan(cfg, pens, gen):
-    _take(cfg, {}, "nsgan")
-    return NonSaturatingLoss(pens)
+@dataclass(frozen=True)
+class Composite:
+    """A loss defined as a config: the base loss ``base`` (with the keys ``preset``, whose
+    values differ from the base's defaults) plus the penalties ``penalties``, in that order.
+
+    Its keys are the base loss's and each penalty's (each key owned by exactly one part);
+    :meth:`expand` routes a config's keys to their part.
+    """
+
+    base: str
+    penalties: tuple[str, ...] = ()
+    preset: Mapping[str, Any] = field(default_factory=dict)
+
+    def owners(self) -> dict[str, tuple[str | None, Key]]:
+        """``key -> (part, Key)``: the part (``None`` = the base loss, else a penalty name) that takes it."""
+        base = {k: v for k, v in (LOSSES.config_keys(self.base) or {}).items() if k not in LOSSES.extra}
+        parts: list[tuple[str | None, dict[str, Key]]] = [
+            (None, {k: Key(self.preset.get(k, v.default), v.check) for k, v in base.items()})]
+        parts += [(p, PENALTIES.config_keys(p) or {}) for p in self.penalties]
+        out: dict[str, tuple[str | None, Key]] = {}
+        for part, keys in parts:
+            for k, key in keys.items():
+                if k in out:
+                    raise ValueError(f"composite loss over {self.base!r}: key {k!r} is taken by two parts")
+                out[k] = (part, key)
+        return out
+
+    def expand(self, cfg: Mapping[str, Any], name: str) -> dict[str, Any]:
+        """The base-loss config that ``cfg`` (a section naming this composite ``name``) stands for."""
+        owners = self.owners()
+        base: dict[str, Any] = {"name": self.base, **self.preset}
+        pens: dict[str, dict[str, Any]] = {p: {"name": p} for p in self.penalties}
+        for k, v in cfg.items():
+            if k in ("name", "penalties"):
+                continue
+            if k not in owners:
+                raise ValueError(unknown_key_message(f"loss.{k}", ["name", "penalties", *owners], f" for loss {name!r}"))
+            part = owners[k][0]
+            (base if part is None else pens[part])[k] = v
+        extra = _penalty_list(cfg.get("penalties"), "loss.penalties")
+        return {**base, "penalties": [*pens.values(), *extra]}
 
 
-def _build_wgan(cfg, pens, gen):
-    kw = _take(cfg, {"clip": 0.01}, "wgan")
-    return WassersteinLoss(pens, clip=kw["clip"])
-
-
-def _build_wgan_gp(cfg, pens, gen):
-    kw = _take(cfg, {"gamma": 10.0, "center": 1.0, "half": False, "clip": None}, "wgan_gp")
-    gp = GradientPenalty(gamma=kw["gamma"], center=kw["center"], half=bool(kw["half"]), generator=gen)
-    return WassersteinLoss([gp] + pens, clip=kw["clip"])
-
-
-def _build_hinge(cfg, pens, gen):
-    _take(cfg, {}, "hinge")
-    return HingeLoss(pens)
-
-
-def _build_lsgan(cfg, pens, gen):
-    kw = _take(cfg, {"a": 0.0, "b": 1.0, "c": 1.0}, "lsgan")
-    return LeastSquaresLoss(pens, **kw)
-
-
-def _build_dragan(cfg, pens, gen):
-    kw = _take(cfg, {"gamma": 10.0, "center": 1.0, "scale": 0.5}, "dragan")
-    return NonSaturatingLoss([DraganPenalty(**kw, generator=gen)] + pens)
-
-
-def _build_fgan(cfg, pens, gen):
-    kw = _take(cfg, {"divergence": None, "params": None, "generator": "nonsaturating"}, "fgan")
-    if kw["divergence"] is None:
-        raise ValueError("cfg: loss 'fgan' needs a 'divergence' (a divergences.fdiv name)")
-    return FGANLoss(kw["divergence"], params=kw["params"] or {}, generator=kw["generator"], penalties=pens)
-
-
-def _build_mmd(cfg, pens, gen):
-    kw = _take(cfg, {"kernel": "gaussian", "estimator": "unbiased"}, "mmd")
-    return MMDLoss(kernel=kw["kernel"], estimator=kw["estimator"], penalties=pens)
-
-
-def _build_mmd_gp(cfg, pens, gen):
-    kw = _take(cfg, {"kernel": "gaussian", "estimator": "unbiased", "gamma": 1.0}, "mmd_gp")
-    loss = MMDLoss(kernel=kw["kernel"], estimator=kw["estimator"], penalties=pens)
-    loss.penalties.insert(0, WitnessGradientPenalty(loss, gamma=kw["gamma"], generator=gen))
-    return loss
-
-
-def _build_smmd(cfg, pens, gen, name="smmd"):
-    kw = _take(cfg, {"kernel": "gaussian", "lam": 1.0, "variant": "paper", "code_weight": 10.0}, name)
-    return ScaledMMDLoss(kernel=kw["kernel"], lam=kw["lam"], variant=kw["variant"],
-                         code_weight=kw["code_weight"], penalties=pens)
-
-
-def _build_sn_smmd(cfg, pens, gen):
-    return _build_smmd(cfg, pens, gen, name="sn_smmd")
-
-
-_BUILDERS: dict[str, Callable[[dict[str, Any], list[Penalty], torch.Generator | None], PenalisedLoss]] = {
-    "gan": _build_gan,
-    "nsgan": _build_nsgan,
-    "fgan": _build_fgan,
-    "wgan": _build_wgan,
-    "wgan_gp": _build_wgan_gp,
-    "hinge": _build_hinge,
-    "lsgan": _build_lsgan,
-    "dragan": _build_dragan,
-    "mmd": _build_mmd,
-    "mmd_gp": _build_mmd_gp,
-    "smmd": _build_smmd,
-    "sn_smmd": _build_sn_smmd,
+COMPOSITES: dict[str, Composite] = {
+    "wgan_gp": Composite("wgan", ("gp",), preset={"clip": None}),    # Gulrajani et al. 2017 (C16)
+    "dragan": Composite("nsgan", ("dragan",)),                       # Kodali et al. 2017 (C34)
+    "mmd_gp": Composite("mmd", ("witness_gp",)),                     # Binkowski et al. 2018 (C23)
+    "sn_smmd": Composite("smmd"),                                    # Arbel et al. 2018 (C22)
 }
 
 
 def names() -> list[str]:
-    """Every loss name :func:`build` accepts."""
-    return list(_BUILDERS)
+    """Every loss name :func:`build` accepts (the base losses, then the composites)."""
+    return [*LOSSES.names(), *COMPOSITES]
 
 
-def build(cfg: Mapping[str, Any], *, generator: torch.Generator | None = None) -> PenalisedLoss:
+def _name(cfg: Any) -> str:
+    if not isinstance(cfg, Mapping):
+        raise ValueError(f"loss: expected a mapping with a 'name', got {type(cfg).__name__}")
+    if "name" not in cfg:
+        raise ValueError("loss: missing 'name'; choose from " + ", ".join(names()))
+    return cfg["name"]
+
+
+def _expanded(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """A composite's base-loss config; any other config as a plain dict."""
+    name = _name(cfg)
+    return COMPOSITES[name].expand(cfg, name) if isinstance(name, str) and name in COMPOSITES else dict(cfg)
+
+
+def config_keys(name: str) -> dict[str, Key] | None:
+    """The keys of loss ``name`` with their :class:`gans.registry.Key` (default, check), read
+    from the class signatures (for a composite: from its parts, with its preset defaults)."""
+    if name in COMPOSITES:
+        return {"penalties": LOSSES.extra["penalties"], **{k: key for k, (_, key) in COMPOSITES[name].owners().items()}}
+    return LOSSES.config_keys(name)
+
+
+def loss_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a loss section's keys and its penalties' keys without building anything (no
+    constructor runs); returns the base-loss config it stands for (composites expanded)."""
+    base = _expanded(cfg)
+    opts = LOSSES.options(base)
+    for i, p in enumerate(opts.get("penalties", [])):
+        PENALTIES.options(p, section=f"loss.penalties[{i}]")
+    return opts
+
+
+def build_penalty(cfg: Mapping[str, Any], generator: torch.Generator | None = None, *,
+                  loss: Any = None, section: str = "loss.penalties") -> Penalty:
+    """A penalty from ``{"name": ..., **keys}`` (keys: the class's keyword arguments, see
+    :data:`PENALTIES`); ``generator`` seeds its randomness, ``loss`` is the loss it belongs to
+    (needed by ``witness_gp``, the witness of an MMD loss)."""
+    supplied: dict[str, Any] = {"generator": generator}
+    if loss is not None:
+        supplied["loss"] = loss
+    name = cfg.get("name") if isinstance(cfg, Mapping) else None
+    if isinstance(name, str) and PENALTIES.target(name, section) is WitnessGradientPenalty \
+            and loss is not None and not isinstance(loss, MMDLoss):
+        raise ValueError(f"{section}: penalty 'witness_gp' regularises the witness of an MMD loss "
+                         f"(mmd, smmd), not of {type(loss).__name__}")
+    return PENALTIES.build(cfg, section=section, **supplied)
+
+
+def penalty_names() -> list[str]:
+    """Names accepted in a loss config's ``penalties`` list."""
+    return sorted(PENALTIES)
+
+
+def build(cfg: Mapping[str, Any], *, generator: torch.Generator | None = None) -> Any:
     """A loss from its configuration mapping (keys: see the module docstring).
 
-    ``cfg["name"]`` picks the loss; ``cfg["penalties"]`` (optional) lists extra critic
-    penalties.  ``generator`` seeds the penalties' randomness (``None``: torch's default RNG).
-    The returned object's ``name`` is ``cfg["name"]``.  Unknown names or keys raise ``ValueError``.
+    ``cfg["name"]`` picks the loss (a registered name, a composite, or ``"package.module:Name"``);
+    ``cfg["penalties"]`` (optional) lists extra critic penalties.  ``generator`` seeds the
+    penalties' randomness (``None``: torch's default RNG).  The returned object's ``name`` is
+    ``cfg["name"]`` for a registered name.  Unknown names or keys and bad values raise
+    ``ValueError`` naming the key.  Building draws no random numbers.
     """
-    if not isinstance(cfg, Mapping):
-        raise ValueError(f"cfg: expected a mapping with a 'name', got {type(cfg).__name__}")
-    if "name" not in cfg:
-        raise ValueError("cfg: missing 'name'; choose from " + ", ".join(names()))
-    name = cfg["name"]
-    if name not in _BUILDERS:
-        raise ValueError(f"cfg: unknown loss {name!r}; choose from {names()}")
-    pen_cfgs = cfg.get("penalties") or []
-    if not isinstance(pen_cfgs, (list, tuple)):
-        raise ValueError(f"cfg: 'penalties' must be a list of mappings, got {type(pen_cfgs).__name__}")
-    pens = [build_penalty(p, generator=generator) for p in pen_cfgs]
-    rest = {k: v for k, v in cfg.items() if k not in ("name", "penalties")}
-    loss = _BUILDERS[name](rest, pens, generator)
-    loss.name = name
+    name = _name(cfg)
+    base = _expanded(cfg)
+    _, _, extra = LOSSES.split(base)
+    pen_cfgs = extra.get("penalties", [])
+    loss = LOSSES.build({k: v for k, v in base.items() if k != "penalties"}, penalties=[])
+    if pen_cfgs and not isinstance(getattr(loss, "penalties", None), list):
+        raise ValueError(f"loss.penalties: loss {name!r} ({type(loss).__name__}) takes no penalties")
+    for i, p in enumerate(pen_cfgs):
+        loss.penalties.append(build_penalty(p, generator, loss=loss, section=f"loss.penalties[{i}]"))
+    if isinstance(name, str) and name in names():
+        loss.name = name
     return loss

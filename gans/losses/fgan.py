@@ -10,7 +10,8 @@ so the critic (large on real data: ``T*`` grows with ``p/q``) minimises ``-F(V)`
 generator minimises ``F`` (``generator="minimax"``: ``-E_Q f*(g_f(V(G(z))))``) or, as in the
 paper's experiments (sec. 3.2), maximises ``E_Q g_f(V(G(z)))`` (``"nonsaturating"``, the default).
 ``f``, ``f*``, ``g_f`` come from the registry :func:`divergences.fdiv.get`; for the "gan" entry
-the bound is the minimax GAN objective ``2 JSD - log 4`` (C03, C11).
+the bound is the minimax GAN objective ``2 JSD - log 4`` (C03, C11).  The bound itself is
+:func:`divergences.bounds.fgan`.
 """
 
 from __future__ import annotations
@@ -56,10 +57,10 @@ class FGANLoss(PenalisedLoss):
 
     def bound(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """The variational lower bound ``E_P T(x) - E_Q f*(T(y))`` of ``D_f(P || Q)`` (C10)."""
-        # f*(g_f(V)) through its closed form: composing the callables rounds onto the edge of
-        # dom f* in float32 (js: +inf for V > 17; Nowozin et al. 2016, Table 6).
-        v_fake = critic_scores(D, fake)
-        return self.critic_output(D, real).mean() - self.entry.conjugate_of_activation(v_fake).mean()
+        # f*(g_f(V)) through its closed form there: composing the callables rounds onto the
+        # edge of dom f* in float32 (js: +inf for V > 17; Nowozin et al. 2016, Table 6).
+        v_fake = critic_scores(D, fake)  # fake first, as before: keeps spectral-norm power iterations in order
+        return dv.bounds.fgan(critic_scores(D, real), v_fake, self.entry)
 
     def critic_objective(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:
         b = self.bound(D, real, fake)

@@ -5,12 +5,16 @@ a lower bound on ``W1(P, Q)`` when ``D`` is 1-Lipschitz; as a loss to minimise i
 ``E_Q D(y) - E_P D(x)``.  The Lipschitz constraint is enforced by clipping every critic
 parameter to ``[-clip, clip]`` after each critic step (Arjovsky et al. 2017, Algorithm 1,
 c = 0.01; claim C15) or by the one-centred gradient penalty (Gulrajani et al. 2017; C16).
+The bound is :func:`divergences.bounds.kantorovich_rubinstein`, the clipping
+:func:`divergences.lipschitz.clip_weights_` and the penalty :func:`divergences.lipschitz.gradient_penalty`.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+import divergences as dv
 
 from .core import PenalisedLoss
 from .penalties import Logs, Penalty, critic_scores
@@ -41,9 +45,8 @@ class WassersteinLoss(PenalisedLoss):
         self.clip = clip
 
     def critic_objective(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:
-        d_real = critic_scores(D, real).mean()
-        d_fake = critic_scores(D, fake).mean()
-        return d_fake - d_real, {"w1_estimate": (d_real - d_fake).detach()}
+        w1 = dv.bounds.kantorovich_rubinstein(critic_scores(D, real), critic_scores(D, fake))
+        return -w1, {"w1_estimate": w1.detach()}
 
     def generator_objective(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:
         return -critic_scores(D, fake).mean(), {}
@@ -52,6 +55,4 @@ class WassersteinLoss(PenalisedLoss):
         """Clamp every critic parameter to ``[-clip, clip]`` in place (no-op without ``clip``)."""
         if self.clip is None:
             return
-        with torch.no_grad():
-            for p in D.parameters():
-                p.clamp_(-self.clip, self.clip)
+        dv.lipschitz.clip_weights_(D, self.clip)

@@ -2,7 +2,9 @@
 
 Critic output ``D(x)`` is a real number per sample, large on *real* data (for the minimax
 family it is the logit of "real": the discriminator's probability is ``sigmoid(D(x))``).
-All losses are minimised.  ``softplus(t) = log(1 + e^t)`` keeps every log finite.
+All losses are minimised.  ``softplus(t) = log(1 + e^t)`` keeps every log finite.  The
+critic loss of the minimax family is minus the GAN objective, whose one home is
+:func:`divergences.bounds.gan`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+import divergences as dv
 
 from .core import PenalisedLoss
 from .penalties import Logs, Penalty, critic_scores
@@ -20,7 +24,7 @@ __all__ = ["MinimaxLoss", "NonSaturatingLoss", "LeastSquaresLoss", "HingeLoss"]
 def _bce_critic(D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:
     d_real = critic_scores(D, real)
     d_fake = critic_scores(D, fake)
-    loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+    loss = -dv.bounds.gan(d_real, d_fake)  # = E_P softplus(-D(x)) + E_Q softplus(D(y)), the BCE
     return loss, {"d_real": d_real.mean().detach(), "d_fake": d_fake.mean().detach()}
 
 

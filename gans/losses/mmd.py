@@ -3,7 +3,8 @@
 The critic ``phi_psi`` maps a sample to features (shape ``(n, k)``, ``k = 1`` or 16 in the
 papers); the kernel is ``k(phi(a), phi(b))`` with a base kernel from
 :mod:`divergences.kernels`.  Every loss value is an estimator from :mod:`divergences`
-(``dv.mmd2``, ``dv.mmd_witness``); nothing is re-implemented here.
+(``dv.mmd2``, ``dv.mmd2_from_gram``, ``dv.mmd_witness``, ``dv.smmd_scale``, ``dv.smmd2_from_mmd2``);
+nothing is re-implemented here.
 
 * ``mmd`` (Li et al. 2017; Binkowski et al. 2018; claims C18-C20): critic ``-MMD_u^2(phi(X), phi(Y))``,
   generator ``+MMD_u^2`` (unbiased estimator by default, C19).
@@ -11,15 +12,14 @@ papers); the kernel is ``k(phi(a), phi(b))`` with a base kernel from
   ``gamma * E (||grad_x f(x~)|| - 1)^2`` with the witness
   ``f(t) = mean_j k(phi(t), phi(x_j)) - mean_j k(phi(t), phi(y_j))`` at interpolates
   ``x~ = eps x + (1 - eps) y``, ``eps ~ U[0,1]`` per sample, norm taken *per sample*.
-* ``smmd`` / ``sn_smmd`` (Arbel, Sutherland, Binkowski & Gretton 2018, eq. 7 and Prop. 4;
-  claim C22): critic ``-sigma_psi^2 MMD_u^2``, generator ``+sigma_psi^2 MMD_u^2`` with, for a
-  radial kernel ``K(a, b) = g(-||a - b||^2)``,
-  ``sigma_psi^-2 = lam + g(0) + 2 |g'(0)| E_mu ||grad_x phi_psi(X)||_F^2`` (``variant="paper"``),
-  mu = the real minibatch; ``variant="code"`` uses the authors' released scale
-  ``sigma_psi^-2 = 1 + code_weight * E_mu ||grad phi||_F^2`` (code_weight 10).  ``lam`` is
-  the paper's lambda (default 1 here).  SN-SMMD is the same loss with a spectrally
-  normalised critic whose layers carry a learnable scale (an architecture option of
-  :mod:`gans.nets`).
+* ``smmd`` / ``sn_smmd`` (Arbel, Sutherland, Binkowski & Gretton 2018; claim C22): critic
+  ``-sigma_psi^2 MMD_u^2``, generator ``+sigma_psi^2 MMD_u^2`` with the scale of
+  :func:`divergences.smmd_scale` (``variant="paper"``: ``sigma_psi^-2 = lam + g(0) + 2 |g'(0)|
+  E_mu ||grad_x phi_psi(X)||_F^2`` for a radial kernel ``K(a, b) = g(-||a - b||^2)``;
+  ``variant="code"``: the authors' ``1 + code_weight E_mu ||grad phi||_F^2``, code_weight 10),
+  mu = the real minibatch, the product by ``dv.smmd2_from_mmd2``.  ``lam`` is the paper's
+  lambda (default 1 here).  SN-SMMD is the same loss with a spectrally normalised critic whose
+  layers carry a learnable scale (an architecture option of :mod:`gans.nets`).
 
 Kernel head on the training path (:func:`feature_mmd2`, :func:`feature_witness`).  The estimators
 are those of ``dv.mmd2`` / ``dv.mmd_witness`` (formulas in :mod:`divergences.mmd`, C19), evaluated
@@ -113,10 +113,10 @@ def _use_fast(k: Any, *samples: torch.Tensor) -> bool:
 def feature_mmd2(fx: torch.Tensor, fy: torch.Tensor, kernel: Any, estimator: str = "unbiased") -> torch.Tensor:
     """``MMD^2`` estimate between critic features ``fx (n, k)`` and ``fy (m, k)``, no host sync.
 
-    Same estimators as ``dv.mmd2`` (C19; Gretton et al. 2012, Sec. 2 and 6): ``"unbiased"``
-    ``sum_{i!=j} Kxx/(n(n-1)) + sum_{i!=j} Kyy/(m(m-1)) - 2 sum Kxy/(nm)``, ``"biased"`` (keeps
-    the diagonals, divides by ``n^2``, ``m^2``), ``"linear"`` (paired terms over ``floor(min(n,
-    m)/2)`` pairs).  Float32 at least, autocast off (module docstring).  Inputs are not
+    Same estimators as ``dv.mmd2`` (C19; Gretton et al. 2012, Sec. 2 and 6): ``"unbiased"`` and
+    ``"biased"`` from the dense Gram matrices by ``dv.mmd2_from_gram`` (its formula, float64
+    sums), ``"linear"`` from paired kernel values over ``floor(min(n, m)/2)`` pairs (as in
+    ``dv.mmd2``).  Float32 at least, autocast off (module docstring).  Inputs are not
     validated (the trainer's NaN guard covers non-finite values); use ``dv.mmd2`` elsewhere.
     """
     fx, fy = _head_dtype(fx), _head_dtype(fy)
@@ -133,13 +133,8 @@ def feature_mmd2(fx: torch.Tensor, fy: torch.Tensor, kernel: Any, estimator: str
             h = kernel._paired(x0, x1) + kernel._paired(y0, y1) - kernel._paired(x0, y1) - kernel._paired(x1, y0)
             return h.mean()
         kxx, kyy, kxy = _gram(kernel, fx, fx), _gram(kernel, fy, fy), _gram(kernel, fx, fy)
-        f64 = torch.float64
-        if estimator == "unbiased":
-            ex = kxx.masked_fill(torch.eye(n, dtype=torch.bool, device=kxx.device), 0).sum(dtype=f64) / (n * (n - 1))
-            ey = kyy.masked_fill(torch.eye(m, dtype=torch.bool, device=kyy.device), 0).sum(dtype=f64) / (m * (m - 1))
-        else:
-            ex, ey = kxx.sum(dtype=f64) / n ** 2, kyy.sum(dtype=f64) / m ** 2
-        return (ex + ey - 2 * kxy.sum(dtype=f64) / (n * m)).to(fx.dtype)
+        # the estimator's formula lives in dv (float64 sums); validate=False: no host sync
+        return dv.mmd2_from_gram(kxx, kyy, kxy, estimator, validate=False).to(fx.dtype)
 
 
 def feature_witness(ft: torch.Tensor, fx: torch.Tensor, fy: torch.Tensor, kernel: Any) -> torch.Tensor:
@@ -233,11 +228,12 @@ class WitnessGradientPenalty(Penalty):
 class ScaledMMDLoss(MMDLoss):
     """Scaled MMD: critic ``-sigma_psi^2 MMD_u^2``, generator ``+sigma_psi^2 MMD_u^2`` (C22).
 
-    ``sigma_psi^-2 = lam + g(0) + 2|g'(0)| E_real ||grad phi(X)||_F^2`` (``variant="paper"``,
-    Arbel et al. 2018, Prop. 4 with mu = the real minibatch) or
-    ``1 + code_weight E_real ||grad phi(X)||_F^2`` (``variant="code"``, the authors' code).
-    The base kernel must be radial (``smmd_constants``).  Logs ``mmd2``, ``smmd_scale``
-    (= sigma_psi^2) and ``critic_grad_sqnorm``.
+    ``sigma_psi^2 = dv.smmd_scale(E_real ||grad phi(X)||_F^2, ...)``: ``variant="paper"``
+    ``1 / (lam + g(0) + 2|g'(0)| E_real ||grad phi||_F^2)`` (Arbel et al. 2018, Sec. 3, with mu =
+    the real minibatch) or ``variant="code"`` ``1 / (1 + code_weight E_real ||grad phi||_F^2)``
+    (the authors' code); the product ``sigma_psi^2 MMD_u^2`` is ``dv.smmd2_from_mmd2``.  The base
+    kernel must be radial (``smmd_constants``).  Logs ``mmd2``, ``smmd_scale`` (= sigma_psi^2)
+    and ``critic_grad_sqnorm``.
     """
 
     name = "smmd"
@@ -252,22 +248,33 @@ class ScaledMMDLoss(MMDLoss):
         self.variant = variant
         self.g0, self.gprime0 = self.kernel.smmd_constants()
 
+    def _scale_args(self) -> dict[str, Any]:
+        # validate=False: the checks would read sq back to the host (a CUDA sync) every step;
+        # the trainer's NaN guard covers non-finite values
+        return dict(kernel=(self.g0, self.gprime0), lam=self.lam, variant=self.variant,
+                    code_weight=self.code_weight, validate=False)
+
+    def grad_sqnorm(self, D: nn.Module, real: torch.Tensor, *, create_graph: bool = True) -> torch.Tensor:
+        """``E_real ||grad_x phi(X)||_F^2`` in float32 at least; differentiable in the critic's
+        parameters when ``create_graph`` (the critic step), a constant otherwise."""
+        return _head_dtype(input_grad_sqnorms(D, real, create_graph=create_graph)).mean()  # >= float32
+
     def scale(self, D: nn.Module, real: torch.Tensor, *, create_graph: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(sigma_psi^2, E_real ||grad phi||_F^2)`` in float32 at least; differentiable in the
-        critic's parameters when ``create_graph`` (the critic step), a constant otherwise."""
-        sq = _head_dtype(input_grad_sqnorms(D, real, create_graph=create_graph)).mean()  # >= float32
-        if self.variant == "paper":
-            inv = self.lam + self.g0 + 2 * self.gprime0 * sq
-        else:
-            inv = 1.0 + self.code_weight * sq
-        return 1.0 / inv, sq
+        """``(sigma_psi^2, E_real ||grad phi||_F^2)`` (``dv.smmd_scale``; ``create_graph``: see
+        :meth:`grad_sqnorm`)."""
+        sq = self.grad_sqnorm(D, real, create_graph=create_graph)
+        return dv.smmd_scale(sq, **self._scale_args()), sq
 
     def smmd2(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor, *,
               create_graph: bool = True) -> tuple[torch.Tensor, Logs]:
-        """``sigma_psi^2 MMD_u^2`` and its logs (``create_graph``: see :meth:`scale`)."""
+        """``sigma_psi^2 MMD_u^2`` (``dv.smmd2_from_mmd2``) and its logs (``create_graph``: see
+        :meth:`grad_sqnorm`)."""
         m = self.mmd2(D, real, fake)
-        s, sq = self.scale(D, real, create_graph=create_graph)
-        return s * m, {"mmd2": m.detach(), "smmd_scale": s.detach(), "critic_grad_sqnorm": sq.detach()}
+        sq = self.grad_sqnorm(D, real, create_graph=create_graph)
+        v = dv.smmd2_from_mmd2(m, sq, **self._scale_args())
+        with torch.no_grad():
+            s = dv.smmd_scale(sq, **self._scale_args())
+        return v, {"mmd2": m.detach(), "smmd_scale": s, "critic_grad_sqnorm": sq.detach()}
 
     def critic_objective(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:
         v, logs = self.smmd2(D, real, fake)

@@ -1,15 +1,13 @@
 """Critic-side regularisers: zero-centred (R1, R2) and one-centred (WGAN-GP, DRAGAN) penalties.
 
-Every penalty works on *per-sample* input gradients: for a batch ``x`` of shape ``(n, ...)``
-the critic's gradient ``g_i = d D(x_i) / d x_i`` is taken with
-``torch.autograd.grad(D(x).sum(), x, create_graph=True)`` and its squared norm is summed over
-all non-batch axes, so images, 2-D points and DiracGAN scalars are treated alike.  This
-assumes the critic treats samples independently (no batch statistics inside the critic, the
-standard requirement of gradient penalties).  For a critic with ``k > 1`` outputs (MMD
-feature critics) the squared norm is the squared Frobenius norm of the per-sample Jacobian
-(one backward pass per output).  The gradients carry their graph, so a penalty can be
-differentiated with respect to the critic's parameters (and once more for consensus
-optimisation or Jacobians).
+The mathematics lives in :mod:`divergences.lipschitz` (per-sample input gradients, the
+interpolates and perturbations, the penalties without their weight); this module adds the
+weights and the configuration.  Every penalty works on *per-sample* input gradients
+``g_i = d D(x_i) / d x_i``, flattened over all non-batch axes (images, 2-D points and DiracGAN
+scalars alike), assuming the critic treats samples independently; for a critic with ``k > 1``
+outputs (MMD feature critics) the squared norm is the squared Frobenius norm of the per-sample
+Jacobian.  The gradients carry their graph, so a penalty can be differentiated with respect
+to the critic's parameters (and once more for consensus optimisation or Jacobians).
 
 Convention for the factor in front (stated per penalty, also in each config):
 
@@ -32,13 +30,17 @@ trainer seeds and checkpoints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
+
+from divergences import lipschitz as _lip
+# re-exported: the public gans.losses names, and the helpers gans.losses.core / .mmd import from here
+from divergences.lipschitz import _check_batch, input_grad_norms, input_grad_sqnorms, uniform_like  # noqa: F401
 
 Logs = dict[str, torch.Tensor]
 
@@ -51,85 +53,18 @@ __all__ = [
     "R2Penalty",
     "GradientPenalty",
     "DraganPenalty",
-    "build_penalty",
-    "penalty_names",
     "uniform_like",
 ]
 
 
 def critic_scores(D: nn.Module | Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """``D(x)`` as one score per sample, shape ``(n,)``.
+    """``D(x)`` as one score per sample, shape ``(n,)``: :func:`divergences.lipschitz.critic_scores`.
 
     Accepts critic outputs of shape ``(n,)``, ``(n, 1)`` or ``(n, 1, 1, ...)``; anything with
     more than one number per sample raises ``ValueError`` (use a feature loss such as MMD for
-    vector-valued critics).
+    vector-valued critics).  ``x`` is passed to ``D`` as it is (no dtype cast).
     """
-    out = D(x)
-    n = x.shape[0]
-    if out.ndim == 0 or out.shape[0] != n or out.numel() != n:
-        raise ValueError(
-            f"D: expected one score per sample (shape ({n},) or ({n}, 1)), got output shape {tuple(out.shape)}")
-    return out.reshape(n)
-
-
-def _check_batch(x: torch.Tensor, name: str) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
-    if x.ndim < 1 or x.shape[0] < 1:
-        raise ValueError(f"{name}: expected a non-empty batch (n, ...), got shape {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise ValueError(f"{name}: expected a floating-point tensor, got dtype {x.dtype}")
-
-
-def input_grad_sqnorms(D: nn.Module | Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-                       *, create_graph: bool = True) -> torch.Tensor:
-    """Per-sample ``||grad_x D(x_i)||^2`` (squared Frobenius norm of the Jacobian), shape ``(n,)``.
-
-    ``x`` may already carry a graph (e.g. generated samples in a consensus step); it is then
-    differentiated as it is, otherwise a detached copy that requires grad is used.  Gradients
-    are summed over all non-batch axes.  Formula: ``sum_o sum_j (d D_o(x_i) / d x_ij)^2``.
-    """
-    _check_batch(x, "x")
-    xin = x if x.requires_grad else x.detach().requires_grad_(True)
-    out = D(xin)
-    n = xin.shape[0]
-    if out.shape[0] != n:
-        raise ValueError(f"D: output batch size {out.shape[0]} differs from input batch size {n}")
-    out = out.reshape(n, -1)
-    total = xin.new_zeros(n)
-    for o in range(out.shape[1]):
-        # retain_graph: later outputs, and a spectral-norm weight cached for the whole step
-        # (parametrize.cached), still need this graph after the call.
-        (g,) = torch.autograd.grad(out[:, o].sum(), xin, create_graph=create_graph, retain_graph=True)
-        total = total + g.reshape(n, -1).pow(2).sum(dim=1)
-    return total
-
-
-def input_grad_norms(D: nn.Module | Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-                     *, create_graph: bool = True) -> torch.Tensor:
-    """Per-sample ``||grad_x D(x_i)||`` (Euclidean over all non-batch axes), shape ``(n,)``.
-
-    Computed with ``torch.linalg.vector_norm`` on the flattened gradient, whose backward pass
-    is zero (not NaN) where the gradient vanishes.  Scalar-output critics only.
-    """
-    _check_batch(x, "x")
-    xin = x if x.requires_grad else x.detach().requires_grad_(True)
-    scores = critic_scores(D, xin)
-    (g,) = torch.autograd.grad(scores.sum(), xin, create_graph=create_graph, retain_graph=True)
-    return torch.linalg.vector_norm(g.reshape(xin.shape[0], -1), dim=1)
-
-
-def uniform_like(x: torch.Tensor, shape: tuple[int, ...], generator: torch.Generator | None) -> torch.Tensor:
-    """``U[0, 1)`` draws of ``shape`` on ``x``'s device/dtype from ``generator`` (default torch RNG if None).
-
-    The draws are made on the generator's device (the trainer's is a CPU generator, so the
-    numbers do not depend on the device trained on) and copied with ``non_blocking=True``: a
-    fresh host tensor is staged by the copy call itself, so the host does not wait for the
-    device (a blocking copy would synchronise the stream in every critic step).
-    """
-    dev = generator.device if generator is not None else x.device
-    u = torch.rand(shape, generator=generator, device=dev, dtype=x.dtype)
-    return u.to(x.device, non_blocking=True)
+    return _lip.critic_scores(D, x, label="D")
 
 
 def _positive(value: Any, name: str, allow_zero: bool = True) -> float:
@@ -177,9 +112,9 @@ class R1Penalty(Penalty):
         return real
 
     def __call__(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:
-        sq = input_grad_sqnorms(D, self.points(real, fake))
-        val = self.weight * sq.mean()
-        return val, {f"{self.name}": val.detach(), f"{self.name}_grad_sqnorm": sq.mean().detach()}
+        pen, _ = _lip.gradient_sqnorm_penalty(D, self.points(real, fake))
+        val = self.weight * pen
+        return val, {f"{self.name}": val.detach(), f"{self.name}_grad_sqnorm": pen.detach()}
 
 
 @dataclass
@@ -216,11 +151,8 @@ class GradientPenalty(Penalty):
         if real.shape[1:] != fake.shape[1:] or real.shape[0] != fake.shape[0]:
             raise ValueError(f"fake: gradient penalty needs real and fake of equal shape, got "
                              f"{tuple(real.shape)} and {tuple(fake.shape)}")
-        n = real.shape[0]
-        eps = uniform_like(real, (n,) + (1,) * (real.ndim - 1), self.generator)
-        x_hat = eps * real.detach() + (1 - eps) * fake.detach()
-        norms = input_grad_norms(D, x_hat)
-        val = self.weight * (norms - self.center).pow(2).mean()
+        pen, norms = _lip.gradient_penalty(D, real, fake, generator=self.generator, center=self.center)
+        val = self.weight * pen
         return val, {f"{self.name}": val.detach(), f"{self.name}_grad_norm": norms.mean().detach()}
 
 
@@ -244,38 +176,8 @@ class DraganPenalty(Penalty):
         self.scale = _positive(self.scale, f"{self.name}.scale")
 
     def __call__(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:
-        x = real.detach()
-        std = x.std() if x.numel() > 1 else x.new_zeros(())
-        x_p = x + self.scale * std * uniform_like(x, tuple(x.shape), self.generator)
-        norms = input_grad_norms(D, x_p)
-        val = self.weight * (norms - self.center).pow(2).mean()
+        x_p = _lip.dragan_points(real, self.scale, generator=self.generator)
+        pen, norms = _lip.gradient_norm_penalty(D, x_p, center=self.center)
+        val = self.weight * pen
         return val, {f"{self.name}": val.detach(), f"{self.name}_grad_norm": norms.mean().detach()}
 
-
-_PENALTIES: dict[str, type[Penalty]] = {
-    "r1": R1Penalty,
-    "r2": R2Penalty,
-    "gp": GradientPenalty,
-    "dragan": DraganPenalty,
-}
-
-
-def penalty_names() -> list[str]:
-    """Names accepted in a loss config's ``penalties`` list."""
-    return sorted(_PENALTIES)
-
-
-def build_penalty(cfg: Mapping[str, Any], generator: torch.Generator | None = None) -> Penalty:
-    """Penalty from a mapping such as ``{"name": "r1", "gamma": 10.0}`` (keys: see each class)."""
-    if not isinstance(cfg, Mapping) or "name" not in cfg:
-        raise ValueError(f"penalties: each entry must be a mapping with a 'name', got {cfg!r}")
-    name = cfg["name"]
-    if name not in _PENALTIES:
-        raise ValueError(f"penalties: unknown penalty {name!r}; choose from {penalty_names()}")
-    cls = _PENALTIES[name]
-    allowed = {f for f in cls.__dataclass_fields__ if f not in ("name", "generator")}
-    extra = set(cfg) - allowed - {"name"}
-    if extra:
-        raise ValueError(f"penalties: unknown key(s) {sorted(extra)} for {name!r}; allowed {sorted(allowed)}")
-    kwargs = {k: v for k, v in cfg.items() if k != "name"}
-    return cls(**kwargs, generator=generator)

@@ -2,14 +2,18 @@
 
 ``cfg`` is a mapping with ``name`` and the constructor's keyword arguments, e.g.
 ``{"name": "resnet", "resolution": 64, "ch": 64, "latent_dim": 128}`` or
-``{"name": "mlp", "data_dim": 2, "hidden": 128, "depth": 3, "out_dim": 16}``.
+``{"name": "mlp", "data_dim": 2, "hidden": 128, "depth": 3, "out_dim": 16}``: each network is a
+class whose keyword arguments are its config keys, defaults in its signature
+(:mod:`gans.registry`).
 
-Names: ``mlp`` (:mod:`gans.nets.mlp`), ``dcgan`` (:mod:`gans.nets.dcgan`, C33), ``resnet``
-(:mod:`gans.nets.resnet`, SN-GAN style) and ``dirac`` (lazy ``"module:Class"`` entries,
-imported on first use: ``gans.dirac.DiracGenerator(theta, noise_std)`` and
-``gans.dirac.DiracCritic(psi)``).  Critic keys common to every
-network: ``out_dim`` (1, or 16 for MMD critics), ``spectral`` (spectral normalisation of
-every layer, :mod:`gans.nets.spectral`) and ``learnable_scale`` (SN-SMMD's scalar per layer).
+Names: ``mlp`` (:mod:`gans.nets.mlp`), ``dcgan`` (:mod:`gans.nets.dcgan`, C33) and ``resnet``
+(:mod:`gans.nets.resnet`, SN-GAN style); any other network by ``"package.module:Name"``, imported
+on first use (the DiracGAN players: ``gans.dirac:DiracGenerator`` with ``theta``, ``noise_std``
+and ``gans.dirac:DiracCritic`` with ``psi``).  Keys every network accepts (:data:`COMMON_KEYS`):
+``spectral`` (spectral normalisation of every layer, :mod:`gans.nets.spectral`) and
+``learnable_scale`` (SN-SMMD's scalar per layer), both off by default; a constructor that takes
+them itself (``resnet``'s critic) gets them, otherwise they are applied after construction.
+Critics also take ``out_dim`` (1, or 16 for MMD critics).
 
 Initialisation uses a forked global RNG seeded with ``seed``, so building never changes the
 caller's random state and the same seed gives the same weights.
@@ -17,37 +21,34 @@ caller's random state and the same seed gives the same weights.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
+from ..registry import Key, Registry
 from .dcgan import DCGANCritic, DCGANGenerator
 from .mlp import MLPCritic, MLPGenerator
 from .resnet import ResNetCritic, ResNetGenerator
 from .spectral import apply_spectral_norm, spectral_norm, spectral_sigma
 
 __all__ = ["build_generator", "build_discriminator", "network_keys", "GENERATORS", "DISCRIMINATORS",
-           "spectral_norm", "spectral_sigma", "apply_spectral_norm"]
+           "COMMON_KEYS", "spectral_norm", "spectral_sigma", "apply_spectral_norm"]
 
-# name -> class, or "module:Class" string resolved on first use
-GENERATORS: dict[str, Any] = {"mlp": MLPGenerator, "dcgan": DCGANGenerator, "resnet": ResNetGenerator,
-                              "dirac": "gans.dirac:DiracGenerator"}
-DISCRIMINATORS: dict[str, Any] = {"mlp": MLPCritic, "dcgan": DCGANCritic, "resnet": ResNetCritic,
-                                  "dirac": "gans.dirac:DiracCritic"}
+COMMON_KEYS: dict[str, Key] = {"spectral": Key(False), "learnable_scale": Key(False)}
+
+GENERATORS = Registry("generator", {"mlp": MLPGenerator, "dcgan": DCGANGenerator, "resnet": ResNetGenerator},
+                      section="generator", extra=COMMON_KEYS)
+DISCRIMINATORS = Registry("discriminator", {"mlp": MLPCritic, "dcgan": DCGANCritic, "resnet": ResNetCritic},
+                          section="discriminator", extra=COMMON_KEYS)
 
 
-def _entry(registry: dict[str, Any], kind: str, name: Any) -> Any:
-    if not isinstance(name, str) or name not in registry:
-        raise ValueError(f"{kind}.name must be one of {sorted(registry)}, got {name!r}")
-    entry = registry[name]
-    if isinstance(entry, str):
-        mod, attr = entry.split(":")
-        entry = getattr(importlib.import_module(mod), attr)
-    return entry
+def _registry(kind: str) -> Registry:
+    registry = {"generator": GENERATORS, "discriminator": DISCRIMINATORS}.get(kind)
+    if registry is None:
+        raise ValueError(f"kind must be 'generator' or 'discriminator', got {kind!r}")
+    return registry
 
 
 def network_keys(kind: str, name: str) -> dict[str, Any] | None:
@@ -55,45 +56,40 @@ def network_keys(kind: str, name: str) -> dict[str, Any] | None:
     besides ``name``: the constructor's keyword arguments with their defaults
     (``inspect.Parameter.empty`` when required), plus ``spectral`` and ``learnable_scale``
     (default False); ``None`` when the constructor takes ``**kwargs`` (it checks its own)."""
-    registry = {"generator": GENERATORS, "discriminator": DISCRIMINATORS}.get(kind)
-    if registry is None:
-        raise ValueError(f"kind must be 'generator' or 'discriminator', got {kind!r}")
-    params = inspect.signature(_entry(registry, kind, name)).parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return None
-    keys = {p.name: p.default for p in params
-            if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
-    return {**keys, "spectral": keys.get("spectral", False), "learnable_scale": keys.get("learnable_scale", False)}
+    keys = _registry(kind).config_keys(name)
+    return None if keys is None else {k: key.default for k, key in keys.items()}
 
 
-def _build(registry: dict[str, Any], kind: str, cfg: Mapping[str, Any], seed: int) -> nn.Module:
+def _build(kind: str, cfg: Mapping[str, Any], seed: int) -> nn.Module:
+    registry = _registry(kind)
     if not isinstance(cfg, Mapping) or "name" not in cfg:
         raise ValueError(f"{kind} config must be a mapping with a 'name', got {cfg!r}")
     name = cfg["name"]
-    kwargs = {k: v for k, v in cfg.items() if k != "name"}
-    entry = _entry(registry, kind, name)
+    registry.target(name)  # an unknown name: its own message, not wrapped below
+    try:
+        target, kwargs, extra = registry.split(cfg)
+    except ValueError as err:
+        raise ValueError(f"bad {kind} config for {name!r}: {err}") from None
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        spectral = kwargs.pop("spectral", False)
-        learnable = kwargs.pop("learnable_scale", False)
-        if entry is ResNetCritic and spectral:
-            kwargs.update(spectral=spectral, learnable_scale=learnable)
         try:
-            model = entry(**kwargs)
+            model = target(**kwargs)
         except TypeError as err:
             raise ValueError(f"bad {kind} config for {name!r}: {err}") from err
+        spectral = extra.get("spectral", False)
+        learnable = extra.get("learnable_scale", False)
         if learnable and not spectral:
             raise ValueError(f"{kind}.learnable_scale requires {kind}.spectral: true")
-        if spectral and entry is not ResNetCritic:
+        if spectral:
             apply_spectral_norm(model, learnable_scale=learnable)
         return model
 
 
 def build_generator(cfg: Mapping[str, Any], seed: int = 0) -> nn.Module:
     """Build the generator named by ``cfg["name"]``; the module has a ``latent_dim`` attribute."""
-    return _build(GENERATORS, "generator", cfg, seed)
+    return _build("generator", cfg, seed)
 
 
 def build_discriminator(cfg: Mapping[str, Any], seed: int = 0) -> nn.Module:
     """Build the critic named by ``cfg["name"]``; output shape ``(B,)`` or ``(B, out_dim)``."""
-    return _build(DISCRIMINATORS, "discriminator", cfg, seed)
+    return _build("discriminator", cfg, seed)

@@ -10,7 +10,7 @@ normalises the reshaped kernel, not the exact operator norm of the convolution (
 paper).
 
 SN-SMMD (Arbel et al., NeurIPS 2018, Sec. 4): each normalised layer gets a learnable scalar
-``s`` initialised at 1, ``W_eff = s * W / sigma(W)`` (REFERENCES.md, MMD GANs).
+``s`` initialised at 1, ``W_eff = s * W / sigma(W)`` (Arbel et al. 2018, Sec. 4 and their released code).
 
 ``u`` and ``v`` are registered buffers (saved in ``state_dict``), so a resumed run continues
 with exactly the same power-iteration state.
