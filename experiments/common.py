@@ -20,13 +20,12 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+# No matplotlib.use(...): a notebook importing these helpers keeps its backend; scripts run
+# headless get Agg from matplotlib's own fallback (no display -> Agg).
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
 
 
 def cpu_name() -> str:

@@ -343,7 +343,9 @@ def report(run_dirs: list[str], scores: str, samples: str, table: str, n_samples
 
 def main(argv: list[str] | None = None) -> int:
     """Command line (see the module docstring)."""
-    ap = argparse.ArgumentParser(prog="python -m experiments.image_comparison")
+    ap = argparse.ArgumentParser(prog="python -m experiments.image_comparison",
+                                 description="Image-scale comparison (C28-C31): train one config, or draw the "
+                                             "figures and the table from finished runs.")
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train one comparison config")
     t.add_argument("--config", required=True, nargs="+",

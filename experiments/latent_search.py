@@ -193,7 +193,9 @@ def _strip(imgs: torch.Tensor, mean: bool = True) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line (see the module docstring)."""
-    ap = argparse.ArgumentParser(prog="python -m experiments.latent_search")
+    ap = argparse.ArgumentParser(prog="python -m experiments.latent_search",
+                                 description="Finding samples (C35): search latent codes whose generated images "
+                                             "match a target set in MMD^2, and draw the evidence.")
     ap.add_argument("--run", required=True, help="a finished gans.train run folder")
     ap.add_argument("--out", required=True)
     ap.add_argument("--targets", type=int, default=12)
