@@ -360,3 +360,49 @@ def _kid(xs, ys, subsets, subset_size):
 test_fuzz_fid, test_fuzz_fid_deep = fuzz(_fid, samples(n_max=8), samples(n_max=8))
 test_fuzz_kid, test_fuzz_kid_deep = fuzz(_kid, samples(n_min=2, n_max=8), samples(n_min=2, n_max=8),
        st.sampled_from([1, 2, 0, 1.5, None, float("inf")]), st.sampled_from([2, 3, 0, 1.5, None]))
+
+
+# ---------------------------------------------------------------------------------------------
+# estimators moved into divergences (issue 12): kNN TV, mixture-sample kNN JSD, Scaled MMD, Gram MMD
+
+
+def _knn_tv(xs, ys, k, seed):
+    (x, _), (y, _) = xs, ys
+    kind, v = outcome(lambda: dv.knn_tv(x, y, k, seed=seed), ("x", "y", "k", "seed"))
+    if kind == "value":
+        assert math.isfinite(as_float(v)) and -1.0 <= as_float(v) <= 1.0, v
+
+
+def _knn_jsd_mixture(xs, ys, ms, k):
+    (x, _), (y, _), (m, _) = xs, ys, ms
+    kind, v = outcome(lambda: dv.knn_jsd_mixture(x, y, m, k=k), ("x", "y", "mixture", "k"))
+    if kind == "value":
+        assert math.isfinite(as_float(v)), v
+
+
+def _smmd2(xs, ys, bw_rel):
+    (x, mx), (y, my) = xs, ys
+    bw = bw_rel * max(mx["scale"], my["scale"])
+    kind, v = outcome(lambda: dv.smmd2(x, y, bandwidth=bw), ("x", "y", "bandwidth", "grad_sqnorm"))
+    if kind == "value":
+        assert math.isfinite(as_float(v)), v
+
+
+def _mmd2_from_gram(xs, ys, estimator):
+    (x, _), (y, _) = xs, ys
+    def call():
+        k = dv.kernels.get("gaussian", bandwidth=1.0)
+        return dv.mmd2_from_gram(k.gram(x, x), k.gram(y, y), k.gram(x, y), estimator)
+    kind, v = outcome(call, ("x", "y", "Kxx", "Kyy", "Kxy", "estimator"))
+    if kind == "value":
+        assert math.isfinite(as_float(v)), v
+
+
+test_fuzz_knn_tv, test_fuzz_knn_tv_deep = fuzz(_knn_tv, samples(n_max=8), samples(n_max=8),
+                                               st.sampled_from([1, 3, None, 0, 1.5, float("inf")]),
+                                               st.sampled_from([0, 7, -1, 1.5, None]))
+test_fuzz_knn_jsd_mixture, test_fuzz_knn_jsd_mixture_deep = fuzz(
+    _knn_jsd_mixture, samples(n_max=7), samples(n_max=7), samples(n_max=7), st.sampled_from([1, 2, 0, 1.5, None]))
+test_fuzz_smmd2, test_fuzz_smmd2_deep = fuzz(_smmd2, samples(), samples(), st.floats(0.3, 5.0))
+test_fuzz_mmd2_from_gram, test_fuzz_mmd2_from_gram_deep = fuzz(_mmd2_from_gram, samples(), samples(),
+                                                               st.sampled_from(["unbiased", "biased", "linear", "u"]))
