@@ -32,6 +32,7 @@ imported only when such a dataset is built.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import math
 from collections.abc import Callable, Mapping
@@ -141,7 +142,7 @@ OptionalPath = Annotated[str | None, optional_path]
 
 # --------------------------------------------------------------------------- the datasets
 @dataclass(frozen=True)
-class DatasetSpec:
+class DatasetSpec(abc.ABC):
     """Base of the registry's datasets: the fields are the ``data`` section's keys (checked
     on construction by their ``Annotated`` checks); :meth:`build` makes the dataset.
 
@@ -160,9 +161,9 @@ class DatasetSpec:
         """The keys as a mapping (field order)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
+    @abc.abstractmethod
     def build(self, seed: int) -> Dataset:
-        """The dataset, with any sampling fixed by ``seed``."""
-        raise NotImplementedError
+        """The dataset, with any sampling fixed by ``seed`` (each registered dataset defines it)."""
 
 
 @dataclass(frozen=True)

@@ -499,22 +499,30 @@ class ImageFolder(Dataset):
         return len(self.files)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        from PIL import Image
+        return read_rgb(self.files[index], resolution=self.resolution)
 
-        path = self.files[index]
-        try:
-            with Image.open(path) as im:
-                im = im.convert("RGB")
+
+def read_rgb(path: Path, resolution: int | None = None, arg: str | None = None) -> torch.Tensor:
+    """One image file as uint8 ``(3, H, W)``: decoded to RGB; with ``resolution``, its centre
+    square resized bilinearly to ``resolution x resolution``.  An unreadable file raises
+    ``ValueError`` naming ``arg`` (the argument it came from) and the file."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            if resolution is not None:
                 w, h = im.size
                 s = min(w, h)
                 left, top = (w - s) // 2, (h - s) // 2
                 im = im.crop((left, top, left + s, top + s))
-                if s != self.resolution:
-                    im = im.resize((self.resolution, self.resolution), Image.BILINEAR)
-                arr = np.asarray(im, dtype=np.uint8)
-        except OSError as exc:
-            raise ValueError(f"{path}: not a readable image ({exc})") from exc
-        return torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous()
+                if s != resolution:
+                    im = im.resize((resolution, resolution), Image.BILINEAR)
+            arr = np.asarray(im, dtype=np.uint8)
+    except OSError as exc:
+        where = f"{arg}: {path} is" if arg else f"{path}:"
+        raise ValueError(f"{where} not a readable image ({exc})") from exc
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous()
 
 
 # --------------------------------------------------------------------------- registry entry

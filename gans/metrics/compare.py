@@ -83,7 +83,7 @@ from torch.utils.data import Dataset
 import divergences as dv
 from divergences._validation import check_int, check_seed
 
-from ..data.images import IMAGE_SUFFIXES, ArrayImageDataset, ImageFolder
+from ..data.images import IMAGE_SUFFIXES, ArrayImageDataset, ImageFolder, read_rgb
 from .evaluate import EVAL_DEFAULTS, FEATURE_NETWORKS, build_feature_network, generated_features, real_features
 
 __all__ = ["IMAGE_KEYS", "STATS_FORMAT", "compare", "load_stats", "write_stats"]
@@ -242,21 +242,15 @@ class _NativeFolder(Dataset):
         return len(self.files)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        from PIL import Image
-
         path = self.files[index]
-        try:
-            with Image.open(path) as im:
-                arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
-        except OSError as exc:
-            raise ValueError(f"{self.arg}: {path} is not a readable image ({exc})") from exc
-        size = (arr.shape[1], arr.shape[0])
+        img = read_rgb(path, arg=self.arg)
+        size = (img.shape[2], img.shape[1])
         if self.size is None:
             self.size, self.first = size, path
         elif size != self.size:
             raise ValueError(f"{self.arg}: images differ in size ({self.first} is {self.size[0]}x{self.size[1]}, "
                              f"{path} is {size[0]}x{size[1]}); pass resolution (--resolution) to resize them all")
-        return torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous()
+        return img
 
 
 class _NativeArray(Dataset):
