@@ -5,10 +5,10 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "experiments/config/quick.yaml"
+configfile: "experiments/profile_settings/quick.yaml"
 
 
-validate(config, "experiments/config/schema.yaml")
+validate(config, "experiments/profile_settings/schema.yaml")
 
 ALL_TARGETS = []
 
@@ -22,6 +22,7 @@ include: "experiments/rules/diracgan.smk"
 include: "experiments/rules/toy.smk"
 include: "experiments/rules/images.smk"
 include: "experiments/rules/feature_net.smk"
+include: "experiments/rules/peers.smk"
 
 
 # the cpu profile (snakemake --profile profiles/cpu) runs only the longer image comparison

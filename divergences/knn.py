@@ -27,9 +27,12 @@ Scale: both samples are divided by one power of two near their largest magnitude
 distance is formed (exact, and the estimates depend on distance ratios only), so data at
 1e200 or 1e-200 neither overflows nor underflows to spurious duplicates.
 
-Neighbour search: a k-d tree (scipy) in low dimension, else blocks of rows (bounded memory)
-of the centred Gram form; either way the candidate distances are recomputed exactly from the
-differences, so ties and zeros are exact.
+Neighbour search: a k-d tree (scipy) in low dimension (its distances are sums of squared
+differences), else blocks of rows (bounded memory: ``_MAX_ELEMENTS`` entries per block) of the
+centred Gram form in float32 on CPU, whose candidates are re-ranked by exact float64 distances
+from the differences and certified by a round-off bound (rows that cannot be certified are
+searched again with more candidates, at worst all).  Either way the result is the exact k-th
+distance (to float64 rounding), so ties and zeros are exact.
 """
 
 from __future__ import annotations
@@ -45,72 +48,167 @@ from ._validation import as_samples, check_choice, check_int, check_same_dim
 
 __all__ = ["knn_kl", "knn_jsd", "knn_jsd_mixture", "knn_distances"]
 
-_BLOCK_ELEMENTS = 2_000_000  # entries of one distance block (16 MB in float64)
+_SCORE_ELEMENTS = 1 << 18  # entries of one score block kept cache-resident (1 MiB in float32)
+_MAX_ELEMENTS = 1 << 22  # memory cap of any one block (score block or gathered differences): 32 MiB in float64
+_KDTREE_MAX_D = 6  # "auto": k-d tree up to this dimension on CPU, else brute (measured 1-thread crossover at n = m = 5000: d = 6 to 7)
+_SLACK = 4  # extra candidates per row in the brute search (separation for the verification below)
 
 
-def _candidates_brute(q: torch.Tensor, ref: torch.Tensor, n_cand: int, exclude_self: bool,
-                      offset: int = 0) -> torch.Tensor:
-    """Indices of the ``n_cand`` nearest rows of ``ref`` for each row of ``q`` (blocked Gram form).
+def _needs_grad(*ts: torch.Tensor) -> bool:
+    return torch.is_grad_enabled() and any(t.requires_grad for t in ts)
 
-    Within a row the constant ``||q_i||^2`` does not change the order, so one ``addmm`` of
-    ``||r_j||^2 - 2 q_i.r_j`` per block suffices; both samples are centred first.
+
+def _search_dtype(q: torch.Tensor) -> torch.dtype:
+    """float32 for the candidate scores on CPU when float32 matrix products are IEEE (the error
+    bound in :func:`_verified_ranks` assumes unit round-off 2^-24); otherwise float64."""
+    if q.device.type != "cpu" or torch.get_float32_matmul_precision() != "highest":
+        return torch.float64
+    mkl = getattr(getattr(torch.backends, "mkldnn", None), "matmul", None)
+    if getattr(mkl, "fp32_precision", "none") not in ("none", "ieee"):
+        return torch.float64
+    return torch.float32
+
+
+def _select(qs: torch.Tensor, rs: torch.Tensor, rsq: torch.Tensor, n_cand: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of the ``n_cand`` smallest scores ``rsq_j - 2 qs_i.rs_j`` per row, and the largest of them.
+
+    Blocks of rows (``<= _SCORE_ELEMENTS`` entries, at least 16 rows within ``_MAX_ELEMENTS``).  Within
+    a block the columns are cut into groups of ``L`` (strided: column ``l G + g`` is in group g); every one of the ``n_cand`` smallest entries
+    lies in one of the ``n_cand`` groups with the smallest minima (a group outside them has its
+    minimum, hence all its entries, >= the ``n_cand``-th smallest group minimum, which is
+    >= the ``n_cand``-th smallest entry), so the selection runs on those ``n_cand * L`` entries.
     """
-    n, m = q.shape[0], ref.shape[0]
-    centre = torch.cat([q, ref]).mean(0, keepdim=True).detach()
-    qc, rc = (q - centre).detach(), (ref - centre).detach()
-    rsq = (rc * rc).sum(1)
-    block = max(1, _BLOCK_ELEMENTS // max(m, 1))
-    out = []
+    n, m = qs.shape[0], rs.shape[0]
+    L = 8 * max(1, round(math.sqrt(m / n_cand) / 8))
+    G = -(-m // L)
+    grouped = n_cand * 4 <= G
+    mp = G * L if grouped else m
+    if mp > m:  # padding columns: zero rows with score +inf
+        rs = torch.cat([rs, rs.new_zeros(mp - m, rs.shape[1])])
+        rsq = torch.cat([rsq, rsq.new_full((mp - m,), float("inf"))])
+    block = max(1, min(n, max(_SCORE_ELEMENTS // mp, min(16, _MAX_ELEMENTS // mp))))
+    buf = qs.new_empty(block, mp)
+    idx = torch.empty(n, n_cand, dtype=torch.long, device=qs.device)
+    top = torch.empty(n, dtype=qs.dtype, device=qs.device)
+    rsq_row, rs_t = rsq[None, :], rs.T
     for s in range(0, n, block):
-        qb = qc[s:s + block]
-        score = torch.addmm(rsq[None, :], qb, rc.T, alpha=-2.0)
-        if exclude_self:
-            rows = torch.arange(qb.shape[0], device=q.device)
-            score[rows, rows + s + offset] = float("inf")
-        out.append(torch.topk(score, n_cand, dim=1, largest=False).indices)
-    return torch.cat(out)
+        qb = qs[s:s + block]
+        b = qb.shape[0]
+        score = buf[:b]
+        torch.addmm(rsq_row, qb, rs_t, alpha=-2.0, out=score)
+        if grouped:
+            groups = score.view(b, L, G)  # group g: columns g, g + G, ... (contiguous minima)
+            gi = torch.topk(groups.amin(1), n_cand, dim=1, largest=False, sorted=False).indices
+            sub = groups.gather(2, gi[:, None, :].expand(b, L, n_cand)).view(b, L * n_cand)
+            v, j = torch.topk(sub, n_cand, dim=1, largest=False, sorted=False)
+            idx[s:s + b] = (j // n_cand) * G + gi.gather(1, j % n_cand)
+        else:
+            v, idx[s:s + b] = torch.topk(score, n_cand, dim=1, largest=False, sorted=False)
+        top[s:s + b] = v.amax(1)
+    return idx, top
 
 
-def _candidates_kdtree(q: torch.Tensor, ref: torch.Tensor, n_cand: int) -> torch.Tensor:
+def _exact_sq(q64: torch.Tensor, r64: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
+    """Squared distances ``||q_i - r_cand[i, c]||^2`` from the differences (rows chunked by ``_MAX_ELEMENTS``)."""
+    n, c = cand.shape
+    rows = max(1, _MAX_ELEMENTS // max(1, c * q64.shape[1]))
+    return torch.cat([((q64[s:s + rows, None, :] - r64[cand[s:s + rows]]) ** 2).sum(-1)
+                      for s in range(0, n, rows)])
+
+
+def _verified_ranks(q: torch.Tensor, ref: torch.Tensor, rank: int) -> torch.Tensor:
+    """Index in ``ref`` of the ``rank``-th nearest row to each row of ``q`` (exact; blocked Gram form).
+
+    Candidates: the ``rank + _SLACK`` smallest scores ``s_hat_ij ~ ||r_j||^2 - 2 q_i.r_j`` (both
+    samples centred, in float32 on CPU, see :func:`_search_dtype`).  Round-off bound (Higham,
+    Accuracy and Stability of Numerical Algorithms, 2nd ed., eq. 3.5, any summation order, plus
+    the rounding of the inputs): ``|s_hat_ij - s_ij| <= E_i = (d + 8) u (R^2 + 2 ||q_i|| R)`` with
+    ``R = max_j ||r_j||`` and unit round-off ``u`` (plus an absolute 2^-120 (d + 8) for
+    underflow).  Every non-candidate has ``s_hat >= t_i`` (the largest candidate score), so its
+    true squared distance is ``>= t_i - E_i + ||q_i||^2``.  Row i is accepted when that bound is
+    ``>=`` the ``rank``-th exact squared distance among the candidates (then it is the true
+    ``rank``-th, ties included), when that distance is 0 (nothing is smaller), or when every row of
+    ``ref`` is a candidate.  Rejected rows are searched again with 4 times as many candidates,
+    ending, at worst, with all of them (exact by construction).
+    """
+    m, d = ref.shape
+    c64 = torch.cat([q, ref]).detach().to(torch.float64).mean(0, keepdim=True)
+    q64, r64 = q.detach().to(torch.float64) - c64, ref.detach().to(torch.float64) - c64
+    sdt = _search_dtype(q)
+    u = torch.finfo(sdt).eps / 2
+    qs, rs = q64.to(sdt), r64.to(sdt)
+    rsq = (r64 * r64).sum(1)
+    big = float(rsq.max()) * (1 + 2 ** -40)
+    rad = math.sqrt(big)
+    rsq_s = rsq.to(sdt)
+    qn = torch.linalg.vector_norm(q64, dim=1)
+    out = torch.empty(q.shape[0], dtype=torch.long, device=q.device)
+    todo = torch.arange(q.shape[0], device=q.device)
+    n_cand = min(m, rank + _SLACK)
+    while todo.numel():
+        cand, top = _select(qs[todo], rs, rsq_s, n_cand)
+        sq, order = torch.sort(_exact_sq(q64[todo], r64, cand), dim=1)
+        kth = sq[:, rank - 1]
+        out[todo] = cand.gather(1, order[:, rank - 1:rank])[:, 0]
+        if n_cand == m:
+            break
+        qi = qn[todo]
+        err = (d + 8) * u * 1.01 * (big + 2 * qi * rad) + (d + 8) * 2.0 ** -120
+        slack64 = 2.0 ** -44 * (qi * qi + big + 2 * qi * rad + kth)  # float64 evaluation of the test
+        ok = (kth == 0) | (top.to(torch.float64) - err + qi * qi - slack64 >= kth)
+        todo = todo[~ok]
+        n_cand = min(m, 4 * n_cand)
+    return out
+
+
+def _kth_kdtree(q: torch.Tensor, ref: torch.Tensor, rank: int) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """scipy cKDTree search: (its ``rank``-th distances or None, their indices in ``ref``).
+
+    The tree's distances are square roots of sums of squared differences (exact to rounding, 0
+    exactly for duplicates).  ``q is ref``: queried in the tree's leaf order (locality)."""
+    import numpy as np
     from scipy.spatial import cKDTree
 
-    tree = cKDTree(ref.detach().cpu().double().numpy())
-    _, idx = tree.query(q.detach().cpu().double().numpy(), k=n_cand)
-    idx = torch.as_tensor(idx, device=q.device).reshape(q.shape[0], n_cand)
-    return idx
-
-
-def _kth_distance_excluding(q: torch.Tensor, ref: torch.Tensor, k: int, offset: int,
-                            method: str = "auto") -> torch.Tensor:
-    """k-th neighbour distance of ``q_i`` in ``ref`` without row ``offset + i`` (``q`` is the
-    block ``ref[offset:offset + len(q)]``)."""
-    return _kth_distance(q, ref, k, True, method, offset)
+    ra = ref.detach().cpu().to(torch.float64).numpy()
+    tree = cKDTree(ra, compact_nodes=False)
+    if q is ref:
+        perm = tree.indices
+        dist, idx = tree.query(ra[perm], k=[rank])
+        inv = np.empty_like(perm)
+        inv[perm] = np.arange(perm.size)
+        dist, idx = dist[inv, 0], idx[inv, 0]
+    else:
+        dist, idx = tree.query(q.detach().cpu().to(torch.float64).numpy(), k=[rank])
+        dist, idx = dist[:, 0], idx[:, 0]
+    return (torch.as_tensor(dist, device=q.device).to(q.dtype),
+            torch.as_tensor(idx.astype(np.int64), device=q.device))
 
 
 def _kth_distance(q: torch.Tensor, ref: torch.Tensor, k: int, exclude_self: bool,
-                  method: str = "auto", offset: int = 0) -> torch.Tensor:
+                  method: str = "auto") -> torch.Tensor:
     """Exact distance from each row of ``q`` to its k-th nearest row of ``ref``.
 
-    ``exclude_self``: ``q`` is ``ref`` and row i may not be its own neighbour (index-based, so
-    exact duplicates of x_i elsewhere still count as neighbours at distance 0).
-    Candidates come from a k-d tree (``method="kdtree"``; ``"auto"`` for d <= 8 on CPU) or the
-    blocked Gram form (``"brute"``); their distances are then recomputed exactly from the
-    differences (differentiable in ``q`` and ``ref``), so zeros and ties are exact.
+    ``exclude_self``: ``q`` is (a block of) ``ref`` and row i may not be its own neighbour.  Its
+    own distance is exactly 0, so leaving it out of the sorted distances is taking rank ``k + 1``
+    (removing one 0 from a multiset of non-negative numbers shifts every rank by one); exact
+    duplicates of x_i elsewhere still count as neighbours at distance 0.
+    Search: a k-d tree (``method="kdtree"``; ``"auto"`` for d <= ``_KDTREE_MAX_D`` on CPU) or the
+    verified blocked Gram form (``"brute"``, :func:`_verified_ranks`); either way the result is the
+    distance of the exact ``rank``-th neighbour computed from the differences (recomputed in torch,
+    differentiable in ``q`` and ``ref``, when a gradient is needed), so zeros and ties are exact.
     """
-    m, d = ref.shape
+    rank = k + 1 if exclude_self else k
+    d = ref.shape[1]
     if method == "auto":
-        method = "kdtree" if (d <= 8 and q.device.type == "cpu") else "brute"
+        method = "kdtree" if (d <= _KDTREE_MAX_D and q.device.type == "cpu") else "brute"
+    grad = _needs_grad(q, ref)
     if method == "kdtree":
-        n_cand = min(m, k + 1) if exclude_self else k
-        cand = _candidates_kdtree(q, ref, n_cand)
+        dist, idx = _kth_kdtree(q, ref, rank)
+        if not grad:
+            return dist
     else:
-        n_cand = min(m - (1 if exclude_self else 0), k + 2)  # slack for round-off in the Gram form
-        cand = _candidates_brute(q, ref, n_cand, exclude_self, offset)
-    exact = torch.linalg.vector_norm(q[:, None, :] - ref[cand], dim=-1)
-    if exclude_self:
-        rows = torch.arange(q.shape[0], device=q.device)[:, None] + offset
-        exact = torch.where(cand == rows, torch.full_like(exact, float("inf")), exact)
-    return torch.sort(exact, dim=1)[0][:, k - 1]
+        idx = _verified_ranks(q, ref, rank)
+    return torch.linalg.vector_norm(q - ref[idx], dim=-1)
 
 
 def knn_distances(x: ArrayLike, y: ArrayLike, k: int = 1, *, method: str = "auto") -> tuple[Any, Any]:
@@ -174,7 +272,7 @@ def knn_kl(x: ArrayLike, y: ArrayLike, k: int = 1, *, zero_distance: str = "rais
     with ``m >= k``.  ``zero_distance``: ``"raise"`` or ``"drop"`` (see the module docstring).
     ``method``: neighbour search, ``"kdtree"`` (scipy cKDTree, O(n log n) in low d),
     ``"brute"`` (blocked torch matrix products, any d, any device) or ``"auto"`` (k-d tree
-    for d <= 8 on CPU); both give the same exact distances.
+    for d <= 6 on CPU, the measured crossover); both give the same exact distances.
     The estimate can be negative for finite samples (KL itself is >= 0).  For P not << Q
     (e.g. disjoint supports, C04/C06) the true KL is +inf while the estimate stays finite and
     grows only like ``d log(distance between supports / rho)``.
@@ -228,10 +326,10 @@ def knn_jsd(x: ArrayLike, y: ArrayLike, k: int = 1, *, zero_distance: str = "rai
     m = yt.shape[0]
     pool = torch.cat([xt, yt])
     halves = []
-    for s, own, offset, what in ((xt, n, 0, "x"), (yt, m, n, "y")):
+    for s, own, what in ((xt, n, "x"), (yt, m, "y")):
         rho = _kth_distance(s, s, k, True, method)
         # neighbours in the pool minus the point itself: index-based exclusion at its position
-        nu = _kth_distance_excluding(s, pool, k, offset, method)
+        nu = _kth_distance(s, pool, k, True, method)
         rho, nu = _zero_policy(rho, nu, k, zero_distance, what, what, "the pooled sample")
         halves.append(d * torch.log(nu / rho).mean() + math.log((n + m - 1) / (own - 1)))
     return to_output(0.5 * (halves[0] + halves[1]), as_torch)

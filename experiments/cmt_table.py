@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 
 from divergences._validation import check_int
-from experiments.common import device_name, save_figure, write_table, write_text
+from experiments.common import device_name, profile_settings, save_figure, write_table, write_text
 from experiments.disjoint.cmt import (AWAY_GRID, C_TOL, M_FLOOR, ROWS, T_PAIRS, T_SLOPE_MAX, THETA_SEQ, RateConfig,
                                       decide, estimate, limit_evidence, rate_errors, rate_evidence)
 from experiments.disjoint.families import all_families
@@ -31,11 +31,13 @@ from experiments.disjoint.families import all_families
 PAIR_TITLES = {"gaussian_shift": "N(0, $I_d$) vs N($e_1$, $I_d$)",
                "cube_shift": "U$[0,1]^d$ vs U$[0,1]^d$ + 1.5 $e_1$ (disjoint)"}
 
-PROFILES = {
-    "quick": RateConfig(),
-    "paper": RateConfig(ns=(64, 128, 256, 512, 1024, 2048, 4096), reps=200, reps_mmd=400, ns_w1=(64, 128, 256, 512, 1024, 2048),
-                        reps_w1=50, ns_smmd=(32, 64, 128, 256, 512, 1024), reps_smmd=50),
-}
+
+
+def rate_config(profile: str) -> RateConfig:
+    """The (T) sample sizes and repetitions of ``profile``: section ``cmt_table`` of
+    ``experiments/profile_settings/<profile>.yaml`` (lists become the tuples RateConfig holds)."""
+    cfg = profile_settings("cmt_table", profile)
+    return RateConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()})
 
 RULE = (f"C = yes iff on every weakly convergent family the gap |L(P,Q_theta) - L(P,P)| at theta = +-1e-8 is "
         f"finite and <= {C_TOL:g}. M = yes iff that gap (with L(P,P) = 0) is <= {C_TOL:g} and L(P,Q_theta) > "
@@ -358,7 +360,7 @@ def plot(errors: pd.DataFrame, rates: pd.DataFrame, table: pd.DataFrame, kl_disj
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--profile", default="quick", choices=sorted(PROFILES))
+    ap.add_argument("--profile", default="quick", help="sizes from experiments/profile_settings/<profile>.yaml")
     ap.add_argument("--table", default="results/tables/cmt.csv")
     ap.add_argument("--markdown", default="results/tables/cmt.md")
     ap.add_argument("--rates", default="results/tables/cmt_rates.csv")
@@ -366,7 +368,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    cfg = PROFILES[args.profile]
+    cfg = rate_config(args.profile)
     t0 = time.time()
     errors = rate_errors(ROWS, cfg, seed=args.seed)
     rates = rate_evidence(errors)

@@ -110,6 +110,42 @@ def save_arrays(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:
             np.savez_compressed(fh, **arrays)
 
 
+PROFILE_DIR = Path(__file__).resolve().parent / "profile_settings"
+"""The pipeline profiles: ``<profile>.yaml`` for each of quick, cpu, paper, and ``schema.yaml``."""
+
+
+def profile_settings(section: str, profile: str, folder: str | Path = PROFILE_DIR) -> dict[str, Any]:
+    """The sizes a pipeline script uses in one profile: section ``section`` of
+    ``<folder>/<profile>.yaml`` (default ``experiments/profile_settings/``), after the whole file
+    is checked against ``<folder>/schema.yaml`` (JSON Schema, the one the Snakefile validates its
+    ``config`` with, so a script and the rules that run it read the same numbers).
+
+    Raises ``ValueError`` naming the problem: an unknown profile (no such file), a section the
+    schema does not declare, or a file that breaks the schema (each offending key by its path:
+    a missing key, an unknown key, a wrong type).  Returns a fresh dict (YAML lists stay lists)."""
+    import jsonschema
+    import yaml
+
+    folder = Path(folder)
+    schema = yaml.safe_load((folder / "schema.yaml").read_text(encoding="utf-8"))
+    profiles = sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "schema")
+    if profile not in profiles:
+        raise ValueError(f"profile: unknown profile {profile!r}; the profiles in {folder} are {profiles}")
+    sections = sorted(k for k, v in schema["properties"].items() if v.get("type") == "object" and k != "data")
+    if section not in sections:
+        raise ValueError(f"section: unknown section {section!r}; {folder / 'schema.yaml'} declares {sections}")
+    path = folder / f"{profile}.yaml"
+    cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(cfg), key=lambda e: [str(k) for k in e.absolute_path])
+    if errors:
+        raise ValueError(f"{path} breaks {folder / 'schema.yaml'}: " + "; ".join(
+            f"{'.'.join(str(k) for k in e.absolute_path) or 'top level'}: {e.message}" for e in errors))
+    if cfg["profile"] != profile:
+        raise ValueError(f"{path}: key profile is {cfg['profile']!r}, expected {profile!r} (the file's name)")
+    return json.loads(json.dumps(cfg[section]))
+
+
 def train_resumable(cfg: Mapping[str, Any], out: str | Path, log: Callable[[str], None] | None = None,
                     **kwargs: Any) -> tuple[Path, int | None]:
     """Train ``cfg`` into ``out`` as a pipeline job: continue ``out``'s checkpoint when it was

@@ -248,8 +248,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--fields", default="results/figures/diracgan_fields.png")
     p.add_argument("--eigenvalues", default="results/figures/diracgan_eigenvalues.png")
     p.add_argument("--distance", default="results/figures/diracgan_distance.png")
-    p.add_argument("--profile", default="quick", choices=("quick", "paper"),
-                   help="accepted for uniformity; DiracGAN is the same in both profiles")
     p.add_argument("--jobs", type=int, default=2)
     args = p.parse_args(argv)
     if args.jobs < 1:

@@ -33,18 +33,19 @@ import pandas as pd
 import torch
 
 import divergences as dv
-from experiments.common import device_name, save_figure, write_table
+from experiments.common import device_name, profile_settings, save_figure, write_table
 from experiments.disjoint.estimates import mixture_sample, smmd_linear
 from experiments.disjoint.families import ParallelLines
 
 EXACT = ("jsd", "kl", "tv", "w1", "mmd2", "mmd2_rq", "mmd", "mmd_rq", "d_mmd", "smmd")
-PROFILES = {
-    # n per sample, seeds, training steps of the classifier and the critic, estimate grid
-    "quick": dict(n=400, seeds=3, steps=300, hidden=(32, 32),
-                  thetas=(-1.0, -0.5, -0.1, -0.02, 0.0, 0.02, 0.1, 0.5, 1.0)),
-    "paper": dict(n=2000, seeds=10, steps=1000, hidden=(64, 64),
-                  thetas=(-1.0, -0.75, -0.5, -0.25, -0.1, -0.02, 0.0, 0.02, 0.1, 0.25, 0.5, 0.75, 1.0)),
-}
+
+
+def settings(profile: str) -> dict:
+    """n per sample, seeds, training steps of the classifier and the critic, critic widths and the
+    estimate grid of ``profile`` (section ``disjoint_support`` of
+    ``experiments/profile_settings/<profile>.yaml``; ``hidden`` and ``thetas`` as tuples)."""
+    cfg = profile_settings("disjoint_support", profile)
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
 
 
 def exact_rows(family: ParallelLines, thetas: np.ndarray) -> pd.DataFrame:
@@ -197,12 +198,12 @@ def plot(df: pd.DataFrame, path: Path, cfg: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--profile", default="quick", choices=sorted(PROFILES))
+    ap.add_argument("--profile", default="quick", help="sizes from experiments/profile_settings/<profile>.yaml")
     ap.add_argument("--table", default="results/tables/disjoint_support.csv")
     ap.add_argument("--figure", default="results/figures/disjoint_support.png")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    cfg = PROFILES[args.profile]
+    cfg = settings(args.profile)
     fam = ParallelLines()
     t0 = time.time()
     exact = exact_rows(fam, np.linspace(-1.0, 1.0, 201))

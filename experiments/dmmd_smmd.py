@@ -82,7 +82,6 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--table", default="results/tables/dirac_mmd_smmd.csv")
     ap.add_argument("--figure", default="results/figures/dmmd_vs_smmd.png")
-    ap.add_argument("--profile", default="quick", choices=["quick", "paper"])
     args = ap.parse_args()
     df = compute(theta_grid())
     write_table(df, args.table)

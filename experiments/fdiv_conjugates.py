@@ -76,7 +76,6 @@ def panel(ax: plt.Axes, name: str, kw: dict) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path("results/figures/fdiv_conjugates.png"))
-    ap.add_argument("--profile", default="quick", choices=["quick", "paper"], help="unused: analytic figure")
     args = ap.parse_args()
     fig, axes = plt.subplots(3, 4, figsize=(14, 10.5))
     for ax, (name, kw) in zip(axes.flat, ENTRIES):

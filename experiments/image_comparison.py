@@ -6,7 +6,7 @@ Two sub-commands, wired by ``experiments/rules/images.smk``:
            data path and Inception path filled in, the CPU thread count fixed, and
            ``run_info.json`` (device name, wall time, throughput) written beside the run::
 
-    python -m experiments.image_comparison train --config experiments/configs/image/quick/smmd.yaml \
+    python -m experiments.image_comparison train --config experiments/train_configs/image/quick/smmd.yaml \
         --out runs/image/quick/smmd --device cpu --threads 1
 
 ``report`` the figures and the table from finished runs::

@@ -43,7 +43,6 @@ def curves(shifts: np.ndarray) -> dict[str, np.ndarray]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path("results/figures/optimal_discriminator.png"))
-    ap.add_argument("--profile", default="quick", choices=["quick", "paper"], help="unused: analytic figure")
     args = ap.parse_args()
 
     fig, (ax0, ax1, ax2) = plt.subplots(1, 3, figsize=(16, 5.8), gridspec_kw={"width_ratios": [1.15, 1.15, 0.8]})

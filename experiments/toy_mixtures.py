@@ -1,4 +1,4 @@
-"""C26, mode collapse on 2-D mixtures: every loss of experiments/configs/toy/ trained through
+"""C26, mode collapse on 2-D mixtures: every loss of experiments/train_configs/toy/ trained through
 :func:`gans.train.train` on the ring of 8 and the grid of 25 Gaussians from the same seeds.
 
 Two steps (wired by experiments/rules/toy.smk):
@@ -34,16 +34,15 @@ import pandas as pd
 import torch
 
 import divergences as dv
-from experiments.common import atomic_path, device_name, save_arrays, save_figure, train_resumable, write_json, \
-    write_table
+from experiments.common import atomic_path, device_name, profile_settings, save_arrays, save_figure, train_resumable, \
+    write_json, write_table
 from gans.config import load_config
 from gans.data import build_dataset
 from gans.data.toy import mode_statistics
 from gans.train import TrainingDiverged, load_generator, resume_plan
 
-CONFIG_DIR = Path("experiments/configs/toy")
+CONFIG_DIR = Path("experiments/train_configs/toy")
 MIXTURES = ("ring", "grid")
-PROFILES = {"quick": {"iterations": 800, "seeds": [0]}, "paper": {"iterations": 10000, "seeds": [0, 1, 2]}}
 N_SNAPSHOTS = 3
 N_EVAL = 2000
 MMD_BANDWIDTH = 0.5
@@ -52,6 +51,12 @@ MMD_BANDWIDTH = 0.5
 def losses() -> list[str]:
     """Config stems of every toy loss (all YAML files of the toy folder but ``common``)."""
     return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem != "common")
+
+
+def settings(profile: str) -> dict:
+    """Generator steps (``iterations``) and ``seeds`` of ``profile``: section ``toy_mixtures`` of
+    ``experiments/profile_settings/<profile>.yaml``, the numbers experiments/rules/toy.smk expands too."""
+    return profile_settings("toy_mixtures", profile)
 
 
 def snapshot_steps(iterations: int) -> list[int]:
@@ -75,7 +80,7 @@ def run_one(loss: str, mixture: str, seed: int, profile: str, out: Path) -> dict
     snapshot files are deleted first).  ``train_seconds`` counts this invocation only.
     """
     torch.set_num_threads(1)
-    iters = PROFILES[profile]["iterations"]
+    iters = settings(profile)["iterations"]
     overrides = [f"data.name={mixture}", f"seed={seed}", "device=cpu", "train.progress=false"]
     snaps: dict[str, np.ndarray] = {}
     status, t0, c0 = "ok", time.perf_counter(), time.process_time()
@@ -125,7 +130,8 @@ def plot(root: Path, profile: str, figure: Path, table: Path) -> None:
     import matplotlib.pyplot as plt
 
     names = losses()
-    seeds = PROFILES[profile]["seeds"]
+    cfg = settings(profile)
+    seeds = cfg["seeds"]
     rows = []
     for m in MIXTURES:
         for loss in names:
@@ -140,7 +146,7 @@ def plot(root: Path, profile: str, figure: Path, table: Path) -> None:
     df["device"] = device_name("cpu")
     write_table(df, table)
 
-    steps = snapshot_steps(PROFILES[profile]["iterations"])
+    steps = snapshot_steps(cfg["iterations"])
     ncol = len(MIXTURES) * len(steps)
     fig, axes = plt.subplots(len(names), ncol, figsize=(1.45 * ncol + 1.3, 1.45 * len(names) + 0.9),
                              squeeze=False)
@@ -173,9 +179,9 @@ def plot(root: Path, profile: str, figure: Path, table: Path) -> None:
                     ax.set_ylabel(loss, fontsize=8)
     fig.tight_layout(h_pad=0.2, w_pad=0.2)
     caption = (f"C26 mode collapse: 2000 generated points (red) over the target (grey) for every loss of "
-               f"experiments/configs/toy, trained with gans.train from seed 0 (ring of 8 Gaussians, std 0.02; "
+               f"experiments/train_configs/toy, trained with gans.train from seed 0 (ring of 8 Gaussians, std 0.02; "
                f"grid of 25, std 0.05; synthetic data); blue: modes covered at the last step. "
-               f"{PROFILES[profile]['iterations']} generator steps ({profile} profile), device: "
+               f"{cfg['iterations']} generator steps ({profile} profile), device: "
                f"{device_name('cpu')}.")
     save_figure(fig, figure, caption)
 
@@ -185,17 +191,17 @@ def main() -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
     r.add_argument("--loss", required=True, choices=losses())
-    r.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+    r.add_argument("--profile", default="quick", help="sizes from experiments/profile_settings/<profile>.yaml")
     r.add_argument("--root", type=Path, required=True)
     p = sub.add_parser("plot")
     p.add_argument("--root", type=Path, required=True)
-    p.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+    p.add_argument("--profile", default="quick", help="sizes from experiments/profile_settings/<profile>.yaml")
     p.add_argument("--figure", type=Path, required=True)
     p.add_argument("--table", type=Path, required=True)
     args = ap.parse_args()
     if args.cmd == "run":
         for m in MIXTURES:
-            for seed in PROFILES[args.profile]["seeds"]:
+            for seed in settings(args.profile)["seeds"]:
                 out = args.root / m / args.loss / f"seed{seed}"
                 print(json.dumps(run_one(args.loss, m, seed, args.profile, out)), flush=True)
     else:

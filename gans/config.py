@@ -24,8 +24,9 @@ keys are its class's keyword arguments, with the defaults stated once in its sig
 * ``loss``: built once by :func:`gans.losses.build` (keys and values; building draws no random
   numbers), or for a ``"package.module:Name"`` loss its keys checked against its signature;
 * ``eval``: ``every`` and ``function`` (``"package.module:Name"``, imported and resolved now, not
-  at the first evaluation), plus the keys in ``EVAL_DEFAULTS`` of the function's module when it
-  declares them (:mod:`gans.metrics.evaluate`, :mod:`gans.data.toy`).
+  at the first evaluation), plus the fields of the dataclass ``EVAL_SETTINGS`` of the function's
+  module when it declares one (the evaluator's keys with their defaults, stated once:
+  :class:`gans.metrics.evaluate.EvalSettings`, :class:`gans.data.toy.ToyEvalSettings`).
 
 A section name may also be ``"package.module:Name"`` (a component outside the package), the one
 lazy spelling (:func:`gans.registry.resolve_lazy`).  Malformed YAML raises ``ValueError`` naming
@@ -35,6 +36,7 @@ the file and the line.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import importlib
 import json
@@ -243,10 +245,13 @@ def _check_eval(ev: Mapping[str, Any]) -> None:
     if not isinstance(every, int) or isinstance(every, bool) or every < 0:
         raise ValueError(f"eval.every must be an integer >= 0, got {every!r}")
     fn = resolve_lazy(ev.get("function"), "eval.function")
-    declared = getattr(importlib.import_module(fn.__module__), "EVAL_DEFAULTS", None) \
+    declared = getattr(importlib.import_module(fn.__module__), "EVAL_SETTINGS", None) \
         if isinstance(getattr(fn, "__module__", None), str) else None
-    if isinstance(declared, Mapping):
-        accepted = ["every", "function", "data", *declared]
+    if declared is not None and not (isinstance(declared, type) and dataclasses.is_dataclass(declared)):
+        raise ValueError(f"eval.function {ev['function']!r}: its module's EVAL_SETTINGS must be a dataclass "
+                         f"(the evaluator's keys with their defaults), got {declared!r}")
+    if declared is not None:
+        accepted = ["every", "function", "data", *(f.name for f in dataclasses.fields(declared))]
         for k in ev:
             if k not in accepted:
                 raise ValueError(unknown_key_message(f"eval.{k}", accepted, f" for eval.function {ev['function']!r}"))
@@ -334,7 +339,7 @@ def resolve(path: str | Path | Sequence[str | Path] | None = None, overrides: Se
 
     ``path`` may be a list of files, merged in order (later wins), each with its own
     ``defaults:`` chain: ``resolve([profile, loss])`` overlays a loss file on a profile base, as
-    the image-comparison rules do (``experiments/configs/image/``).
+    the image-comparison rules do (``experiments/train_configs/image/``).
 
     ``generator.latent_dim`` is filled from ``latent.dim`` when absent and the generator's
     constructor takes it (it is the generator's input size).

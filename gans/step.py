@@ -7,7 +7,12 @@ the toy and the image GANs share one mechanism (CONTRIBUTING.md, "Layout").  Sch
   with ``consensus_gamma > 0`` each gradient gets ``+ gamma * grad(1/2 ||v||^2)`` where ``v``
   is the joint descent field (consensus optimisation, Mescheder et al. 2017);
 * ``alternating``: ``n_critic`` critic steps and one generator step, in the order given by
-  ``g_first`` (Mescheder's DiracGAN: generator first; WGAN training: critic first).
+  ``g_first`` (Mescheder's DiracGAN: generator first; WGAN training: critic first); with
+  ``consensus_gamma > 0`` each player's step uses that player's part of the consensus gradient
+  ``grad + gamma * grad(1/2 ||v||^2)``, evaluated at the point the step starts from.
+
+:func:`consensus_gradients` is the one home of the consensus term (both schemes, and any
+consensus vector field that is differentiated again).
 
 All losses are minimised (see :mod:`gans.losses.base`).
 
@@ -20,6 +25,7 @@ two losses in two separate ``autograd.grad`` calls, which a shared cached weight
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -53,19 +59,51 @@ def joint_gradients(G: nn.Module, D: nn.Module, loss: GANLoss, real: torch.Tenso
     return g_grads, d_grads, {**logs_d, **logs_g}
 
 
+def _check_consensus_gamma(gamma: float) -> float:
+    try:
+        g = float(gamma)
+    except (TypeError, ValueError):
+        raise ValueError(f"consensus_gamma: expected a finite number >= 0, got {gamma!r}") from None
+    if not (math.isfinite(g) and g >= 0):
+        raise ValueError(f"consensus_gamma: expected a finite number >= 0, got {gamma!r}")
+    return g
+
+
+def consensus_gradients(G: nn.Module, D: nn.Module, loss: GANLoss, real: torch.Tensor, z: torch.Tensor,
+                        gamma: float, *, create_graph: bool = False
+                        ) -> tuple[list[torch.Tensor], list[torch.Tensor], Logs]:
+    """Consensus-optimisation gradients ``(g + gamma dL/dtheta, d + gamma dL/dpsi)`` with ``L = 1/2 ||v||^2``.
+
+    ``(g, d)`` are :func:`joint_gradients` (the negative joint field ``-v``) and ``L`` is half
+    the squared norm of all their entries (Mescheder, Nowozin & Geiger 2017, "The Numerics of
+    GANs", Algorithm 1: the update ``x + h (v - gamma grad L)``).  ``gamma`` must be finite and
+    ``>= 0`` (``ValueError`` otherwise).  Without ``create_graph`` the results are detached;
+    with it they can be differentiated again (the Jacobian of the DiracGAN consensus field).
+    The logs get ``consensus_sq = L``.
+    """
+    gamma = _check_consensus_gamma(gamma)
+    g_grads, d_grads, logs = joint_gradients(G, D, loss, real, z, create_graph=True)
+    sq = sum((g ** 2).sum() for g in g_grads + d_grads) / 2
+    extra = torch.autograd.grad(sq, _params(G) + _params(D), create_graph=create_graph, allow_unused=True)
+    extra = [torch.zeros_like(g) if e is None else e for g, e in zip(g_grads + d_grads, extra)]
+    total = [(g if create_graph else g.detach()) + gamma * e for g, e in zip(g_grads + d_grads, extra)]
+    logs["consensus_sq"] = sq.detach()
+    return total[:len(g_grads)], total[len(g_grads):], logs
+
+
 def simultaneous_step(G: nn.Module, D: nn.Module, loss: GANLoss, opt_g: torch.optim.Optimizer,
                       opt_d: torch.optim.Optimizer, real: torch.Tensor, z: torch.Tensor,
                       *, consensus_gamma: float = 0.0) -> Logs:
-    """Simultaneous gradient step of both players (optionally with consensus optimisation)."""
-    consensus = consensus_gamma > 0
-    g_grads, d_grads, logs = joint_gradients(G, D, loss, real, z, create_graph=consensus)
+    """Simultaneous gradient step of both players (optionally with consensus optimisation).
+
+    ``consensus_gamma > 0``: both gradients from :func:`consensus_gradients`; 0: plain
+    :func:`joint_gradients`.  ``ValueError`` for a negative or non-finite ``consensus_gamma``.
+    """
+    consensus = _check_consensus_gamma(consensus_gamma) > 0
     if consensus:
-        sq = sum((g ** 2).sum() for g in g_grads + d_grads) / 2
-        extra = torch.autograd.grad(sq, _params(G) + _params(D), allow_unused=True)
-        extra = [torch.zeros_like(g) if e is None else e for g, e in zip(g_grads + d_grads, extra)]
-        total = [g.detach() + consensus_gamma * e for g, e in zip(g_grads + d_grads, extra)]
-        g_grads, d_grads = total[:len(g_grads)], total[len(g_grads):]
-        logs["consensus_sq"] = sq.detach()
+        g_grads, d_grads, logs = consensus_gradients(G, D, loss, real, z, consensus_gamma)
+    else:
+        g_grads, d_grads, logs = joint_gradients(G, D, loss, real, z)
     for p, g in zip(_params(G), g_grads):
         p.grad = g.detach()
     for p, g in zip(_params(D), d_grads):
@@ -108,19 +146,55 @@ def generator_step(G: nn.Module, D: nn.Module, loss: GANLoss, opt_g: torch.optim
     return logs
 
 
+def _consensus_player_step(G: nn.Module, D: nn.Module, loss: GANLoss, opt: torch.optim.Optimizer,
+                           real: torch.Tensor, z: torch.Tensor, gamma: float, *, player: str) -> Logs:
+    """One step of ``player`` (``"generator"`` or ``"critic"``) along its part of :func:`consensus_gradients`.
+
+    Both players' gradients are taken at the current point (the consensus term couples them);
+    only ``player``'s parameters receive a gradient and move (``opt`` is that player's
+    optimiser).  A critic step ends with ``loss.after_d_step`` like :func:`critic_step`.  Not
+    run under ``parametrize.cached()`` for the reason given for :func:`joint_gradients`.
+    """
+    if player not in ("generator", "critic"):
+        raise ValueError(f"player: expected 'generator' or 'critic', got {player!r}")
+    g_grads, d_grads, logs = consensus_gradients(G, D, loss, real, z, gamma)
+    module, grads = (G, g_grads) if player == "generator" else (D, d_grads)
+    for p, g in zip(_params(module), grads):
+        p.grad = g
+    opt.step()
+    if player == "critic":
+        loss.after_d_step(D)
+    return logs
+
+
 def alternating_step(G: nn.Module, D: nn.Module, loss: GANLoss, opt_g: torch.optim.Optimizer,
                      opt_d: torch.optim.Optimizer, sample_real: Sampler, sample_z: Sampler,
-                     *, n_critic: int = 1, g_first: bool = False) -> Logs:
+                     *, n_critic: int = 1, g_first: bool = False, consensus_gamma: float = 0.0) -> Logs:
     """``n_critic`` critic steps and one generator step, each on fresh batches.
 
     ``sample_real()`` and ``sample_z()`` draw the next real batch and latent batch; they own
-    all randomness, so a seeded sampler makes the step reproducible.
+    all randomness, so a seeded sampler makes the step reproducible.  ``consensus_gamma > 0``:
+    every step is a :func:`_consensus_player_step` (alternating consensus optimisation,
+    Mescheder et al. 2018's DiracGAN with ``g_first``); 0: :func:`critic_step` and
+    :func:`generator_step`.  ``ValueError`` for a negative or non-finite ``consensus_gamma``.
     """
+    gamma = _check_consensus_gamma(consensus_gamma)
+
+    def g_step() -> Logs:
+        if gamma > 0:
+            return _consensus_player_step(G, D, loss, opt_g, sample_real(), sample_z(), gamma, player="generator")
+        return generator_step(G, D, loss, opt_g, sample_real(), sample_z())
+
+    def d_step() -> Logs:
+        if gamma > 0:
+            return _consensus_player_step(G, D, loss, opt_d, sample_real(), sample_z(), gamma, player="critic")
+        return critic_step(G, D, loss, opt_d, sample_real(), sample_z())
+
     logs: Logs = {}
     if g_first:
-        logs.update(generator_step(G, D, loss, opt_g, sample_real(), sample_z()))
+        logs.update(g_step())
     for _ in range(n_critic):
-        logs.update(critic_step(G, D, loss, opt_d, sample_real(), sample_z()))
+        logs.update(d_step())
     if not g_first:
-        logs.update(generator_step(G, D, loss, opt_g, sample_real(), sample_z()))
+        logs.update(g_step())
     return logs

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m gans.train experiments/configs/toy/nsgan.yaml --set train.iterations=500 --out runs/ns
+    python -m gans.train experiments/train_configs/toy/nsgan.yaml --set train.iterations=500 --out runs/ns
     python -m gans.train CONFIG.yaml --out runs/ns --resume      # continue exactly
     python -m gans.train CONFIG.yaml --dry-run                     # validate and print the resolved config
     python -m gans.train --list                                    # losses, networks, datasets, configs
@@ -491,10 +491,10 @@ def hand_run_overrides(cfg: Mapping[str, Any], explicit: Sequence[str] = ()) -> 
 
 
 def _config_dir() -> Path | None:
-    """``experiments/configs`` of the working directory, else of the repository holding this package."""
+    """``experiments/train_configs`` of the working directory, else of the repository holding this package."""
     for root in (Path.cwd(), Path(__file__).resolve().parents[1]):
-        if (root / "experiments" / "configs").is_dir():
-            return root / "experiments" / "configs"
+        if (root / "experiments" / "train_configs").is_dir():
+            return root / "experiments" / "train_configs"
     return None
 
 
@@ -511,7 +511,7 @@ def _listing() -> str:
              f"datasets (data.name): {', '.join(sorted(DATASETS))}"]
     folder = _config_dir()
     if folder is None:
-        lines.append("configs: no experiments/configs folder found")
+        lines.append("configs: no experiments/train_configs folder found")
     else:
         files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.yaml"))
         try:

@@ -60,7 +60,7 @@ import pytest
 import torch
 
 from gans import dirac, losses
-from gans.step import joint_gradients
+from gans.step import alternating_step, joint_gradients, simultaneous_step
 
 U = np.finfo(float).eps / 2  # unit roundoff
 H, START, STEPS = 0.2, (1.0, 1.0), 500
@@ -415,3 +415,94 @@ def test_converged_rule_and_bad_input() -> None:
         dirac.DiracMethod("r1")
     with pytest.raises(ValueError, match="x"):
         dirac.DiracSystem(dirac.method("gan")).field((1.0, 2.0, 3.0))
+
+
+# ---------------------------------------------------------------------------------------------
+# consensus optimisation through gans.step; the field leaves the modules alone
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("scheme", DISCRETE)
+def test_c24_one_consensus_step_of_gans_step_is_the_oracles(scheme: str, rng: np.random.Generator) -> None:
+    # gans.step on bare modules (project convention: D holds -psi), one update from random points, against
+    # the oracle's update of the closed-form consensus field within its rounding bound
+    spec = dirac.method("consensus", gamma=1.0)
+    loss = losses.build(spec.loss_config())
+    zeros = torch.zeros(2, 1, dtype=torch.float64)
+    step = oracle_step(spec, scheme)
+    for th, ps in rng.uniform(-2, 2, size=(4, 2)):
+        G, D = dirac.DiracGenerator(th), dirac.DiracCritic(-ps)
+        opt_g, opt_d = torch.optim.SGD(G.parameters(), lr=H), torch.optim.SGD(D.parameters(), lr=H)
+        if scheme == "simultaneous":
+            logs = simultaneous_step(G, D, loss, opt_g, opt_d, zeros, zeros, consensus_gamma=spec.gamma)
+        else:
+            logs = alternating_step(G, D, loss, opt_g, opt_d, lambda: zeros, lambda: zeros,
+                                    n_critic=int(scheme.split("_")[1]), g_first=True, consensus_gamma=spec.gamma)
+        got = np.array([G.theta.item(), -D.psi.item()])
+        want, delta = step(np.array([th, ps]))
+        assert np.all(np.abs(got - want) <= delta), (scheme, th, ps, got, want, delta)
+        assert "consensus_sq" in logs
+
+
+def test_c24_consensus_alternating_moves_one_player_at_a_time() -> None:
+    # the generator step of alternating consensus moves theta only, with both players' field at the start point
+    spec = dirac.method("consensus", gamma=1.0)
+    loss = losses.build(spec.loss_config())
+    zeros = torch.zeros(2, 1, dtype=torch.float64)
+    G, D = dirac.DiracGenerator(0.8), dirac.DiracCritic(-0.6)
+    opt_g, opt_d = torch.optim.SGD(G.parameters(), lr=H), torch.optim.SGD(D.parameters(), lr=H)
+    alternating_step(G, D, loss, opt_g, opt_d, lambda: zeros, lambda: zeros, n_critic=0, g_first=True,
+                     consensus_gamma=1.0)
+    v = paper_field(spec, 0.8, 0.6)
+    assert D.psi.item() == -0.6
+    assert abs(G.theta.item() - (0.8 + H * v[0])) <= H * field_tol(spec, 0.8, 0.6) + 4 * U
+
+
+@pytest.mark.parametrize("gamma", [-0.1, float("nan"), float("inf")])
+def test_consensus_gamma_must_be_finite_and_non_negative(gamma: float) -> None:
+    loss = losses.build({"name": "gan"})
+    zeros = torch.zeros(2, 1, dtype=torch.float64)
+    G, D = dirac.DiracGenerator(0.5), dirac.DiracCritic(0.5)
+    opt_g, opt_d = torch.optim.SGD(G.parameters(), lr=H), torch.optim.SGD(D.parameters(), lr=H)
+    with pytest.raises(ValueError, match="consensus_gamma"):
+        alternating_step(G, D, loss, opt_g, opt_d, lambda: zeros, lambda: zeros, consensus_gamma=gamma)
+    with pytest.raises(ValueError, match="consensus_gamma"):
+        simultaneous_step(G, D, loss, opt_g, opt_d, zeros, zeros, consensus_gamma=gamma)
+    assert G.theta.item() == 0.5 and D.psi.item() == 0.5  # nothing moved
+
+
+@pytest.mark.parametrize("spec", [dirac.method("consensus"), dirac.method("smmd"), dirac.method("instance_noise")],
+                         ids=_id)
+def test_c24_the_field_does_not_read_or_move_the_modules_parameters(spec: dirac.DiracMethod) -> None:
+    # the point reaches the modules by torch.func.functional_call: the stored parameters are irrelevant
+    system = dirac.DiracSystem(spec)
+    x = (0.7, -0.4)
+    v0, J0 = system.field(x), system.jacobian(x)
+    with torch.no_grad():
+        system.G.theta.fill_(3.0)
+        system.D.psi.fill_(-5.0)
+    np.testing.assert_array_equal(system.field(x).numpy(), v0.numpy())
+    np.testing.assert_array_equal(system.jacobian(x), J0)
+    assert system.G.theta.item() == 3.0 and system.D.psi.item() == -5.0
+    assert system.G.theta.grad is None and system.D.psi.grad is None
+
+
+# ---------------------------------------------------------------------------------------------
+# package layout: the system (gans.dirac.system) and its symbolic oracle (gans.dirac.oracle)
+# ---------------------------------------------------------------------------------------------
+def test_dirac_package_reexports_the_system_and_the_oracle() -> None:
+    import ast
+    import inspect
+
+    from gans.dirac import oracle, system
+
+    for name in dirac.__all__:
+        home = system if name in system.__all__ else oracle
+        assert name in home.__all__ and getattr(dirac, name) is getattr(home, name), name
+    assert set(dirac.__all__) == set(system.__all__) | set(oracle.__all__)
+    # the system does not depend on its oracle (nor on sympy); the oracle is built on the system's specs
+    imported = set()
+    for node in ast.walk(ast.parse(inspect.getsource(system))):
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add("." * node.level + (node.module or ""))
+    assert "sympy" not in imported and ".oracle" not in imported and "gans.dirac.oracle" not in imported

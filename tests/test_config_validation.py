@@ -35,6 +35,8 @@ def _with(base: dict, section: str, **keys: object) -> dict:
     ("data", {"name": "imagenet64", "cachedir": "/tmp"}, "data.cachedir", "cache_dir"),
     ("data", {"name": "digits", "n": 10}, "data.n", None),  # only skimage_crops takes n
     ("latent", {"dims": 3}, "latent.dims", "dim"),
+    ("train", {"iteration": 3}, "train.iteration", "iterations"),
+    ("optim", {"lr": 1e-3}, "optim.lr", None),
     ("generator", {"hiden": 8}, "generator.hiden", "hidden"),
     ("discriminator", {"dpeth": 2}, "discriminator.dpeth", "depth"),
     ("loss", {"name": "wgan_gp", "gama": 1.0}, "gama", "gamma"),
@@ -160,6 +162,43 @@ def test_eval_function_is_resolved_at_load_time(function: str, message: str | No
         return
     with pytest.raises(ValueError, match=rf"eval\.function.*{message}"):
         resolve(cfg=cfg)
+
+
+@pytest.mark.parametrize("function, module", [("gans.metrics:evaluate_generator", "gans.metrics.evaluate"),
+                                              ("gans.data.toy:evaluate", "gans.data.toy")])
+def test_eval_keys_are_the_fields_of_the_evaluators_settings_dataclass(function: str, module: str) -> None:
+    """Every field of the evaluator's EVAL_SETTINGS dataclass is accepted with its default; the
+    module's EVAL_DEFAULTS is that dataclass's defaults, not a second table."""
+    import importlib
+
+    mod = importlib.import_module(module)
+    assert dataclasses.is_dataclass(mod.EVAL_SETTINGS)
+    defaults = {f.name: f.default for f in dataclasses.fields(mod.EVAL_SETTINGS)}
+    assert mod.EVAL_DEFAULTS == defaults and "n" in defaults
+    ev = resolve(cfg=_with(TOY, "eval", every=0, function=function, **defaults))["eval"]
+    assert {k: ev[k] for k in defaults} == defaults
+    other = "kid_subsets" if module == "gans.data.toy" else "radius_std"  # a key of neither evaluator
+    with pytest.raises(ValueError, match=rf"eval\.{other}.*accepted"):
+        resolve(cfg=_with(TOY, "eval", every=0, function=function, **{other: 1}))
+
+
+def test_an_outside_evaluator_declares_its_keys_with_a_dataclass(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """``eval.function: module:Name`` outside the package: the module's EVAL_SETTINGS dataclass
+    names the keys (a typo is refused with a suggestion); something else under that name is refused.
+    (``n`` is declared because gans/configs/defaults.yaml sets ``eval.n``.)"""
+    (tmp_path / "my_eval_mod.py").write_text(
+        "import dataclasses\n\n\n@dataclasses.dataclass(frozen=True)\nclass Settings:\n"
+        "    n: int = 100\n    width: int = 3\n\n\n"
+        "EVAL_SETTINGS = Settings\n\n\ndef evaluate(generator, dataset, eval_cfg, device, seed):\n    return {}\n")
+    (tmp_path / "my_bad_eval_mod.py").write_text(
+        "EVAL_SETTINGS = {'width': 3}\n\n\ndef evaluate(generator, dataset, eval_cfg, device, seed):\n    return {}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert resolve(cfg=_with(TOY, "eval", every=1, function="my_eval_mod:evaluate", width=5))["eval"]["width"] == 5
+    with pytest.raises(ValueError, match=r"eval\.widht.*did you mean 'width'"):
+        resolve(cfg=_with(TOY, "eval", every=1, function="my_eval_mod:evaluate", widht=5))
+    with pytest.raises(ValueError, match=r"EVAL_SETTINGS must be a dataclass"):
+        resolve(cfg=_with(TOY, "eval", every=1, function="my_bad_eval_mod:evaluate", width=5))
 
 
 def test_loss_factory_module_is_resolved_at_load_time() -> None:

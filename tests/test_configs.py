@@ -1,4 +1,4 @@
-"""Configs: every YAML under experiments/configs resolves and validates; bad configs raise a
+"""Configs: every YAML under experiments/train_configs resolves and validates; bad configs raise a
 clear ValueError; inheritance, --set parsing and the config hash."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from gans.nets import build_discriminator, build_generator
 from gans.train import build_loss
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = sorted((ROOT / "experiments" / "configs").rglob("*.yaml"))
+CONFIGS = sorted((ROOT / "experiments" / "train_configs").rglob("*.yaml"))
 
 
 def test_there_are_at_least_ten_toy_configs() -> None:
@@ -22,7 +22,7 @@ def test_there_are_at_least_ten_toy_configs() -> None:
     assert len({yaml.safe_load(p.read_text())["loss"]["name"] for p in toy}) >= 10
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT / "experiments" / "configs")))
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT / "experiments" / "train_configs")))
 def test_config_loads_and_validates(path: Path) -> None:
     cfg = load_config(path)
     assert cfg["train"]["iterations"] >= 1

@@ -6,7 +6,7 @@ What runs where:
 * default run: one optimisation step (critic + generator, :func:`gans.step.alternating_step`)
   under bf16 autocast + channels_last for a representative subset of (network, resolution,
   loss): every loss of the comparison (WGAN-GP, SN-GAN, MMD-GAN-GP, SMMD, SN-SMMD, configured as
-  in ``experiments/configs/image/quick.yaml`` + ``losses/``), both networks and all four resolutions, each at least
+  in ``experiments/train_configs/image/quick.yaml`` + ``losses/``), both networks and all four resolutions, each at least
   once (``FAST_CASES``); torch.compile (inductor, needs a C++ compiler) for SN-GAN (generator and
   critic compiled) and WGAN-GP (generator compiled, critic eager: double backward); the kernel
   head against ``divergences``; the sync count; the non-blocking copies;
@@ -44,7 +44,7 @@ from gans.train import (BatchStream, autocast_context, build_loss, compile_netwo
                         train)
 
 ROOT = Path(__file__).resolve().parents[1]
-IMAGE = ROOT / "experiments" / "configs" / "image"
+IMAGE = ROOT / "experiments" / "train_configs" / "image"
 
 
 def _quick(loss_name: str) -> list[Path]:

@@ -1,6 +1,6 @@
 """Every image-comparison config trains for 2 steps on the CPU at tiny size (C31 plumbing).
 
-A comparison config is a profile base (``experiments/configs/image/<profile>.yaml``) overlaid
+A comparison config is a profile base (``experiments/train_configs/image/<profile>.yaml``) overlaid
 with a loss file (``losses/<method>.yaml``), as the rules compose them: every (profile, loss)
 pair is tested.  The paper configs read real data: the test writes fixture files in the real
 formats (aligned CelebA JPEGs with their partition file, ImageNet 64x64 ``.npz`` batches) and
@@ -21,7 +21,7 @@ from PIL import Image
 from gans.config import resolve
 from gans.train import train
 
-CONFIG_ROOT = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "image"
+CONFIG_ROOT = Path(__file__).resolve().parents[1] / "experiments" / "train_configs" / "image"
 PROFILES = ("quick", "cpu", "gpu64", "paper_celeba160", "paper_imagenet64")
 METHODS = ("wgan_gp", "sngan", "mmd_gp", "smmd", "sn_smmd")
 CONFIGS = [(p, m) for p in PROFILES for m in METHODS]

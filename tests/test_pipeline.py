@@ -64,7 +64,7 @@ def test_default_dag_dry_run_covers_every_output() -> None:
 def test_paper_profile_dag_dry_run() -> None:
     res = _snakemake("-n", "--forceall", "--profile", "profiles/paper", "--cores", "8")
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "paper" in (ROOT / "experiments/config/paper.yaml").read_text()
+    assert "paper" in (ROOT / "experiments/profile_settings/paper.yaml").read_text()
 
 
 def test_slurm_profile_dry_run() -> None:
@@ -85,11 +85,11 @@ def test_schema_rejects_bad_device() -> None:
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
-    cfg = yaml.safe_load((ROOT / "experiments/config/quick.yaml").read_text())
-    validate(dict(cfg), str(ROOT / "experiments/config/schema.yaml"))  # the shipped config is valid
+    cfg = yaml.safe_load((ROOT / "experiments/profile_settings/quick.yaml").read_text())
+    validate(dict(cfg), str(ROOT / "experiments/profile_settings/schema.yaml"))  # the shipped config is valid
     cfg["device"] = "gpu0"
     with pytest.raises(WorkflowError, match="device"):
-        validate(cfg, str(ROOT / "experiments/config/schema.yaml"))
+        validate(cfg, str(ROOT / "experiments/profile_settings/schema.yaml"))
 
 
 def test_one_target_runs_for_real_in_a_temporary_copy(tmp_path: Path) -> None:
@@ -105,3 +105,80 @@ def test_one_target_runs_for_real_in_a_temporary_copy(tmp_path: Path) -> None:
     again = _snakemake("--cores", "1", target, "-n", cwd=dst)
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+# --------------------------------------------------------------------------- profile sizes
+SETTINGS = ROOT / "experiments/profile_settings"
+SECTIONS = ("cmt_table", "disjoint_support", "toy_mixtures", "image_comparison", "mmd_bench", "frechet_bench",
+            "knn_bench", "estimator_scaling")
+
+
+def test_every_profile_states_every_script_section() -> None:
+    """The schema requires every section in every profile file, so the config Snakemake merges
+    (quick.yaml, then the profile's file) equals that file: rules and scripts see one set of numbers."""
+    from experiments.common import profile_settings
+
+    schema = yaml.safe_load((SETTINGS / "schema.yaml").read_text())
+    assert set(SECTIONS) <= set(schema["required"])
+    for profile in ("quick", "cpu", "paper"):
+        cfg = yaml.safe_load((SETTINGS / f"{profile}.yaml").read_text())
+        for section in SECTIONS:
+            assert profile_settings(section, profile) == cfg[section]
+
+
+def test_quick_cmt_sizes_are_the_rate_config_defaults() -> None:
+    from experiments.cmt_table import rate_config
+    from experiments.disjoint.cmt import RateConfig
+
+    assert rate_config("quick") == RateConfig()
+    assert rate_config("paper").ns == (64, 128, 256, 512, 1024, 2048, 4096)
+
+
+def _settings_copy(tmp_path: Path, edit) -> Path:
+    """A copy of experiments/profile_settings with quick.yaml's parsed content passed through ``edit``."""
+    dst = tmp_path / "settings"
+    shutil.copytree(SETTINGS, dst)
+    cfg = yaml.safe_load((dst / "quick.yaml").read_text())
+    edit(cfg)
+    (dst / "quick.yaml").write_text(yaml.safe_dump(cfg))
+    return dst
+
+
+def test_profile_settings_names_a_missing_key(tmp_path: Path) -> None:
+    from experiments.common import profile_settings
+
+    folder = _settings_copy(tmp_path, lambda cfg: cfg["cmt_table"].pop("reps_w1"))
+    with pytest.raises(ValueError, match=r"quick\.yaml breaks .*cmt_table: 'reps_w1' is a required property"):
+        profile_settings("disjoint_support", "quick", folder)  # the whole file is checked
+
+
+def test_profile_settings_names_an_unknown_key_and_a_wrong_type(tmp_path: Path) -> None:
+    from experiments.common import profile_settings
+
+    def edit(cfg: dict) -> None:
+        cfg["toy_mixtures"]["iteration"] = 5
+        cfg["mmd_bench"]["d"] = "2048"
+
+    folder = _settings_copy(tmp_path, edit)
+    with pytest.raises(ValueError, match=r"mmd_bench\.d: '2048' is not of type 'integer'.*toy_mixtures: "
+                                         r"Additional properties are not allowed \('iteration' was unexpected\)"):
+        profile_settings("toy_mixtures", "quick", folder)
+
+
+@pytest.mark.parametrize("section, profile, message", [
+    ("cmt", "quick", r"section: unknown section 'cmt'"),
+    ("data", "quick", r"section: unknown section 'data'"),
+    ("cmt_table", "fast", r"profile: unknown profile 'fast'.*\['cpu', 'paper', 'quick'\]"),
+])
+def test_profile_settings_refuses_unknown_sections_and_profiles(section: str, profile: str, message: str) -> None:
+    from experiments.common import profile_settings
+
+    with pytest.raises(ValueError, match=message):
+        profile_settings(section, profile)
+
+
+def test_snakemake_refuses_a_profile_file_that_breaks_the_schema() -> None:
+    res = _snakemake("-n", "--config", "toy_mixtures={iterations: x, seeds: [0]}")
+    assert res.returncode != 0
+    text = res.stdout + res.stderr
+    assert "['toy_mixtures']['iterations']" in text and "not of type 'integer'" in text

@@ -82,5 +82,22 @@ def test_changing_an_estimator_reruns_its_figures(tree: Path) -> None:
 
 
 def test_changing_a_parent_config_reruns_its_children(tree: Path) -> None:
-    jobs = _after_touching(tree, "experiments/configs/toy/common.yaml")
+    jobs = _after_touching(tree, "experiments/train_configs/toy/common.yaml")
     assert {"toy_train", "toy_mixtures"} <= jobs and "image_train" not in jobs
+
+
+def test_changing_a_profile_size_reruns_only_the_script_that_reads_it(tree: Path) -> None:
+    """Sizes live in experiments/profile_settings/<profile>.yaml, one section per script; each rule
+    lists its section as a param, so editing one number reruns that script alone, and a comment
+    reruns nothing."""
+    assert _after_touching(tree, "experiments/profile_settings/quick.yaml") == set()
+    path = tree / "experiments/profile_settings/quick.yaml"
+    before = path.read_text()
+    assert before.count("  reps_w1: 10\n") == 1
+    path.write_text(before.replace("  reps_w1: 10\n", "  reps_w1: 11\n"))
+    try:
+        jobs = _jobs(_snakemake(tree, "-n"))
+    finally:
+        path.write_text(before)
+        _snakemake(tree, "--cores", "1", "--touch", "--quiet")
+    assert jobs == {"cmt_table"}, jobs

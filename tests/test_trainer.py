@@ -429,7 +429,7 @@ def test_toy_mixture_job_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     step-20 checkpoint, and the snapshots equal an uninterrupted job's bit for bit."""
     from experiments import toy_mixtures as tm
 
-    monkeypatch.setitem(tm.PROFILES, "tiny", {"iterations": 30, "seeds": [0]})
+    monkeypatch.setattr(tm, "settings", lambda profile: {"iterations": 30, "seeds": [0]})
     monkeypatch.chdir(Path(__file__).resolve().parents[1])  # CONFIG_DIR is relative to the repository
     tm.run_one("nsgan", "ring", 0, "tiny", tmp_path / "full")
     real_samples, calls = tm._samples, []

@@ -27,9 +27,7 @@ import scipy.linalg as sl
 import torch
 
 import divergences as dv
-from experiments.common import machine_name, matmul_gflops, write_table
-
-PROFILES = {"quick": {"dims": [512, 1024, 2048]}, "paper": {"dims": [512, 1024, 2048]}}
+from experiments.common import machine_name, matmul_gflops, profile_settings, write_table
 
 
 def baseline_fd_sqrtm(m1: np.ndarray, S1: np.ndarray, m2: np.ndarray, S2: np.ndarray) -> float:
@@ -55,12 +53,12 @@ def _moments(d: int, seed: int) -> tuple[np.ndarray, ...]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+    ap.add_argument("--profile", default="quick", help="sizes from experiments/profile_settings/<profile>.yaml")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     rows = []
     t0 = time.perf_counter()
-    for d in PROFILES[a.profile]["dims"]:
+    for d in profile_settings("frechet_bench", a.profile)["dims"]:
         m1, S1, m2, S2 = _moments(d, seed=d)
         gf = matmul_gflops(2048, torch.float64)
         load0 = os.getloadavg()[0]

@@ -31,16 +31,7 @@ from scipy.spatial.distance import cdist
 
 import divergences as dv
 from divergences.mmd import DEFAULT_BLOCK
-from experiments.common import machine_name, matmul_gflops, write_table
-
-PROFILES = {
-    # quick: fits the pipeline's budget on a loaded 2-core CPU (cdist is O(n^2 d) in one thread)
-    "quick": {"speed_n": [500, 1000, 2000], "d": 2048, "mem_n": [4000, 10000], "mem_d": 64,
-              "kid_n": 2000, "kid_subsets": 5, "kid_baseline_subsets": 2},
-    # paper: the sizes (n = m = 10 000, d = 2048; n = m = 100 000 for memory; 100 KID subsets)
-    "paper": {"speed_n": [1000, 2000, 10000], "d": 2048, "mem_n": [20000, 100000], "mem_d": 64,
-              "kid_n": 10000, "kid_subsets": 100, "kid_baseline_subsets": 5},
-}
+from experiments.common import machine_name, matmul_gflops, profile_settings, write_table
 
 
 def baseline_mmd2_cdist(x: np.ndarray, y: np.ndarray, sigma: float) -> float:
@@ -215,12 +206,12 @@ def kid_rows(profile: str, cfg: dict) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+    ap.add_argument("--profile", default="quick", help="sizes from experiments/profile_settings/<profile>.yaml")
     ap.add_argument("--speed", required=True)
     ap.add_argument("--memory", required=True)
     ap.add_argument("--kid", required=True)
     a = ap.parse_args(argv)
-    cfg = PROFILES[a.profile]
+    cfg = profile_settings("mmd_bench", a.profile)
     t0 = time.perf_counter()
     write_table(pd.DataFrame(speed_rows(a.profile, cfg)), a.speed)
     write_table(pd.DataFrame(memory_rows(a.profile, cfg)), a.memory)

@@ -27,22 +27,11 @@ import pandas as pd
 import torch
 
 import divergences as dv
-from experiments.common import device_name, machine_name, save_figure, write_table
+from experiments.common import device_name, machine_name, profile_settings, save_figure, write_table
 
-GRIDS = {
-    "quick": {
-        "mmd2 (unbiased)": [250, 500, 1000, 2000, 4000, 8000],
-        "exact OT (network simplex)": [100, 200, 400, 800, 1600, 3200],
-        "sliced W2 (128 proj.)": [500, 1000, 2000, 4000, 8000, 16000, 32000],
-        "Sinkhorn (reg = 1)": [100, 200, 400, 800, 1600],
-    },
-    "paper": {
-        "mmd2 (unbiased)": [250, 500, 1000, 2000, 4000, 8000, 16000, 32000],
-        "exact OT (network simplex)": [100, 200, 400, 800, 1600, 3200, 6400],
-        "sliced W2 (128 proj.)": [500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000],
-        "Sinkhorn (reg = 1)": [100, 200, 400, 800, 1600, 3200, 6400],
-    },
-}
+# key of each method's grid of n in section ``estimator_scaling`` of experiments/profile_settings/<profile>.yaml
+GRID_KEYS = {"mmd2 (unbiased)": "mmd2", "exact OT (network simplex)": "exact_ot", "sliced W2 (128 proj.)": "sliced_w2",
+             "Sinkhorn (reg = 1)": "sinkhorn"}
 D = 5
 
 
@@ -82,10 +71,11 @@ def run(profile: str, repeats: int, seed: int, threads: int) -> pd.DataFrame:
     torch.set_num_threads(threads)
     rows = []
     machine = machine_name()
+    grids = profile_settings("estimator_scaling", profile)
     for name, fn in _methods().items():
         g0 = np.random.default_rng(seed)
         fn(g0.normal(size=(64, D)), g0.normal(size=(64, D)))  # warm-up: imports, allocator, caches
-        for n in GRIDS[profile][name]:
+        for n in grids[GRID_KEYS[name]]:
             g = np.random.default_rng(seed + n)
             x = g.normal(size=(n, D))
             y = g.normal(size=(n, D)) + 0.5
@@ -132,7 +122,7 @@ def plot(df: pd.DataFrame, path: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--profile", choices=sorted(GRIDS), default="quick")
+    ap.add_argument("--profile", default="quick", help="sizes from experiments/profile_settings/<profile>.yaml")
     ap.add_argument("--csv", default="results/benchmarks/estimator_scaling.csv")
     ap.add_argument("--png", default="results/figures/estimator_scaling.png")
     ap.add_argument("--repeats", type=int, default=3)

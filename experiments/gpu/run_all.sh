@@ -80,7 +80,7 @@ echo "training the five methods side by side for at most ${LEFT}s"
 pids=()
 for m in $METHODS; do
   timeout --signal=INT --kill-after=20 "$LEFT" $PY -m experiments.image_comparison train \
-    --config experiments/configs/image/gpu64.yaml "experiments/configs/image/losses/$m.yaml" \
+    --config experiments/train_configs/image/gpu64.yaml "experiments/train_configs/image/losses/$m.yaml" \
     --out "$OUT/gpu/runs/gpu64/$m/seed0" --device "$DEV" --threads 2 "${SETS[@]}" \
     > "$OUT/gpu/train_$m.log" 2>&1 &
   pids+=($!)

@@ -12,12 +12,10 @@ rule diracgan:
     log:
         log_path("diracgan"),
     threads: 2
-    params:
-        profile=PROFILE,
     conda:
         ENV
     shell:
-        "python -m experiments.diracgan --profile {params.profile} --jobs {threads} --table {output.table} "
+        "python -m experiments.diracgan --jobs {threads} --table {output.table} "
         "--fields {output.fields} --eigenvalues {output.eigenvalues} --distance {output.distance} > {log} 2>&1"
 
 

@@ -11,12 +11,10 @@ rule dmmd_smmd:
     log:
         log_path("dmmd_smmd"),
     threads: 1
-    params:
-        profile=PROFILE,
     conda:
         ENV
     shell:
-        "python -m experiments.dmmd_smmd --profile {params.profile} --table {output.table} "
+        "python -m experiments.dmmd_smmd --table {output.table} "
         "--figure {output.figure} > {log} 2>&1"
 
 
@@ -32,6 +30,7 @@ rule disjoint_support:
     threads: 1
     params:
         profile=PROFILE,
+        sizes=config["disjoint_support"],  # what the script reads (a change reruns the rule)
     conda:
         ENV
     shell:
@@ -53,6 +52,7 @@ rule cmt_table:
     threads: 1
     params:
         profile=PROFILE,
+        sizes=config["cmt_table"],  # what the script reads (a change reruns the rule)
     conda:
         ENV
     shell:

@@ -10,12 +10,10 @@ rule fdiv_conjugates:
     log:
         log_path("fdiv_conjugates"),
     threads: 1
-    params:
-        profile=PROFILE,
     conda:
         ENV
     shell:
-        "python -m experiments.fdiv_conjugates --profile {params.profile} --out {output} > {log} 2>&1"
+        "python -m experiments.fdiv_conjugates --out {output} > {log} 2>&1"
 
 
 rule optimal_discriminator:
@@ -26,12 +24,10 @@ rule optimal_discriminator:
     log:
         log_path("optimal_discriminator"),
     threads: 1
-    params:
-        profile=PROFILE,
     conda:
         ENV
     shell:
-        "python -m experiments.optimal_discriminator --profile {params.profile} --out {output} > {log} 2>&1"
+        "python -m experiments.optimal_discriminator --out {output} > {log} 2>&1"
 
 
 ALL_TARGETS += [

@@ -1,8 +1,8 @@
 # C28-C31 image-scale comparison (experiments/image_comparison.py) and C35 latent search
 # (experiments/latent_search.py).  One training job per (config set, method, seed), then one
 # job for the figures + table and one for the latent search.  A run's config is the profile
-# base experiments/configs/image/{imgset}.yaml overlaid with the loss file
-# experiments/configs/image/losses/{method}.yaml (gans.config.resolve([base, loss])).
+# base experiments/train_configs/image/{imgset}.yaml overlaid with the loss file
+# experiments/train_configs/image/losses/{method}.yaml (gans.config.resolve([base, loss])).
 #   quick (default): CPU, mnist5k digits at 32 px, 400 generator iterations, 3 seeds (about 10 minutes);
 #   cpu (snakemake --profile profiles/cpu): the same at 2 000 iterations, about an hour on 2 cores,
 #        written beside the quick results (image_comparison_cpu_*);
@@ -10,12 +10,13 @@
 # Training jobs declare the GPU they use (resources gpu=1 in the paper profile; CPU jobs declare
 # none so that they share the cores).
 IMAGE_METHODS = ["wgan_gp", "sngan", "mmd_gp", "smmd", "sn_smmd"]
-IMAGE_SETS = {"quick": ["quick"], "cpu": ["cpu"]}.get(PROFILE, ["paper_celeba160", "paper_imagenet64"])
-IMAGE_SEEDS = [0] if PROFILE == "paper" else [0, 1, 2]
+# config sets, seeds and threads per training job: section image_comparison of the profile file
+IMAGE_SETS = config["image_comparison"]["sets"]
+IMAGE_SEEDS = config["image_comparison"]["seeds"]
 IMAGE_GPU = 0 if PROFILE in ("quick", "cpu") else int(config.get("gpus_per_job", 1))
 # several GPUs per training job: DDP through torchrun (gans.distributed); one: plain python
 IMAGE_LAUNCH = "python -m" if IMAGE_GPU <= 1 else f"torchrun --standalone --nproc_per_node={IMAGE_GPU} -m"
-IMAGE_THREADS = 1 if PROFILE in ("quick", "cpu") else 8
+IMAGE_THREADS = config["image_comparison"]["threads"]
 IMAGE_DATA = {"quick": None, "cpu": None, "paper_celeba160": config["data"].get("celeba"),
               "paper_imagenet64": config["data"].get("imagenet64")}
 # the cpu profile writes its own figures and table beside the default (quick) ones
@@ -33,8 +34,8 @@ wildcard_constraints:
 rule image_train:
     input:
         code=package_sources("experiments/image_comparison.py", "experiments/common.py", "gans", "divergences"),
-        base=lambda wc: config_chain(f"experiments/configs/image/{wc.imgset}.yaml"),
-        loss="experiments/configs/image/losses/{method}.yaml",
+        base=lambda wc: config_chain(f"experiments/train_configs/image/{wc.imgset}.yaml"),
+        loss="experiments/train_configs/image/losses/{method}.yaml",
         lenet="gans/metrics/weights/lenet_mnist5k.pt",
     output:
         run_file("image", "{imgset}/{method}/seed{seed}/run_info.json"),
@@ -45,7 +46,7 @@ rule image_train:
         gpu=IMAGE_GPU,
     params:
         out=run_file("image", "{imgset}/{method}/seed{seed}"),
-        base="experiments/configs/image/{imgset}.yaml",
+        base="experiments/train_configs/image/{imgset}.yaml",
         launch=IMAGE_LAUNCH,
         device=DEVICE,
         data=lambda wc: IMAGE_DATA[wc.imgset] or "none",

@@ -13,6 +13,7 @@ rule estimator_scaling:
     threads: EXCLUSIVE
     params:
         profile=PROFILE,
+        sizes=config["estimator_scaling"],  # what the script reads (a change reruns the rule)
     conda:
         ENV
     shell:
@@ -29,6 +30,7 @@ rule knn_bench:
     threads: EXCLUSIVE
     params:
         profile=PROFILE,
+        sizes=config["knn_bench"],  # what the script reads (a change reruns the rule)
     conda:
         ENV
     shell:

@@ -1,7 +1,7 @@
 """Real image datasets read from local paths: CelebA, ImageNet 64x64, CIFAR-10, any image folder.
 
 Nothing is downloaded.  Each dataset is located by the config key ``data.path`` or, when it
-is empty, an environment variable (the pipeline's ``experiments/config/*.yaml`` keys
+is empty, an environment variable (the pipeline's ``experiments/profile_settings/*.yaml`` keys
 ``data.celeba`` / ``data.imagenet64`` / ``data.cifar10`` are passed as ``data.path``):
 
 * ``celeba`` (``$GANDIV_CELEBA``): the folder ``img_align_celeba/`` of aligned 178x218 JPEGs

@@ -16,6 +16,7 @@ falls on it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -25,13 +26,22 @@ from torch.utils.data import Dataset
 
 from .latent import sample_latent
 
-__all__ = ["ToyMixture", "ring_centers", "grid_centers", "build", "mode_statistics", "evaluate", "EVAL_DEFAULTS"]
+__all__ = ["ToyMixture", "ring_centers", "grid_centers", "build", "mode_statistics", "evaluate", "EVAL_DEFAULTS",
+           "EVAL_SETTINGS", "ToyEvalSettings"]
 
-# keys of the ``eval`` section read by :func:`evaluate` (checked at config load time)
-EVAL_DEFAULTS: dict[str, Any] = {
-    "n": 2000,        # generated points
-    "latent": None,   # {dim, distribution}; default: the run's latent section
-}
+@dataclasses.dataclass(frozen=True)
+class ToyEvalSettings:
+    """The ``eval`` keys :func:`evaluate` reads, with their defaults (checked at config load time
+    by :func:`gans.config.validate`, which accepts these fields plus ``every``, ``function``, ``data``)."""
+
+    n: int = 2000                          # generated points
+    latent: dict[str, Any] | None = None   # {dim, distribution}; default: the run's latent section
+
+
+# the settings of this module's evaluator, found by gans.config
+EVAL_SETTINGS = ToyEvalSettings
+# the same defaults as a dict (derived, not restated)
+EVAL_DEFAULTS: dict[str, Any] = dataclasses.asdict(ToyEvalSettings())
 
 
 def ring_centers(n_modes: int = 8, radius: float = 2.0) -> torch.Tensor:

@@ -50,9 +50,10 @@ import torch
 from torch import nn
 
 import divergences as dv
+from divergences import lipschitz as _lip
 
 from .core import PenalisedLoss
-from .penalties import Logs, Penalty, _positive, input_grad_sqnorms, uniform_like
+from .penalties import Logs, Penalty, _positive, input_grad_sqnorms
 
 __all__ = ["MMDLoss", "WitnessGradientPenalty", "ScaledMMDLoss", "resolve_kernel", "feature_mmd2",
            "feature_witness"]
@@ -196,7 +197,8 @@ class WitnessGradientPenalty(Penalty):
 
     Binkowski et al. 2018 (lambda = 1 there).  ``f(t) = mean_j k(phi(t), phi(x_j)) -
     mean_j k(phi(t), phi(y_j))`` via ``dv.mmd_witness``; per-sample gradient norm over all
-    non-batch axes of ``t``; ``x~ = eps real + (1 - eps) fake``, ``eps ~ U[0,1]`` per sample.
+    non-batch axes of ``t``; ``x~ = eps real + (1 - eps) fake``, ``eps ~ U[0,1]`` per sample: the
+    penalty is :func:`divergences.lipschitz.gradient_penalty` with the witness as the critic.
     """
 
     def __init__(self, loss: MMDLoss, gamma: float = 1.0, generator: torch.Generator | None = None) -> None:
@@ -211,17 +213,14 @@ class WitnessGradientPenalty(Penalty):
         if real.shape != fake.shape:
             raise ValueError(f"fake: witness gradient penalty needs real and fake of equal shape, got "
                              f"{tuple(real.shape)} and {tuple(fake.shape)}")
-        n = real.shape[0]
-        eps = uniform_like(real, (n,) + (1,) * (real.ndim - 1), self.generator)
-        x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
         fx, fy = features(D, real), features(D, fake)
 
         def witness(t: torch.Tensor) -> torch.Tensor:
             return feature_witness(features(D, t), fx, fy, self.loss.kernel)
 
-        (g,) = torch.autograd.grad(witness(x_hat).sum(), x_hat, create_graph=True)
-        norms = torch.linalg.vector_norm(g.reshape(n, -1), dim=1)
-        val = self.weight * (norms - 1).pow(2).mean()
+        # the WGAN-GP penalty formula (divergences.lipschitz.gradient_penalty) on the witness
+        pen, norms = _lip.gradient_penalty(witness, real, fake, generator=self.generator)
+        val = self.weight * pen
         return val, {"witness_gp": val.detach(), "witness_grad_norm": norms.mean().detach()}
 
 

@@ -26,6 +26,7 @@ e.g. ``lenet-mnist5k (trained here, seed 0, held-out acc 98.1 %)``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
@@ -41,23 +42,34 @@ from .fallback import RandomConvFeatures
 from .inception import load_fid_inception, resolve_weights_path
 from .lenet import load_lenet_mnist5k
 
-__all__ = ["EVAL_DEFAULTS", "FEATURE_NETWORKS", "build_feature_network", "evaluate_generator", "generated_features",
-           "real_features", "sample_uint8"]
+__all__ = ["EVAL_DEFAULTS", "EVAL_SETTINGS", "EvalSettings", "FEATURE_NETWORKS", "build_feature_network",
+           "evaluate_generator", "generated_features", "real_features", "sample_uint8"]
 
-EVAL_DEFAULTS: dict[str, Any] = {
-    "n": 2000,                 # generated images (and real images, unless n_real is set)
-    "n_real": None,            # real images (default: n, capped by the dataset size)
-    "batch_size": 100,
-    "feature_network": "auto",  # auto | inception | fallback | lenet-mnist5k
-    "inception_weights": None,  # path; else $GANDIV_INCEPTION
-    "lenet_weights": None,      # path; else the committed gans/metrics/weights/lenet_mnist5k.pt
-    "kid_subsets": 100,
-    "kid_subset_size": 1000,
-    "is_splits": 10,
-    "fallback_seed": 0,
-    "feature_cache": None,      # folder to keep real-data features between evaluations / runs
-    "latent": None,             # {dim, distribution}; default generator.latent_dim, normal
-}
+@dataclasses.dataclass(frozen=True)
+class EvalSettings:
+    """The ``eval`` keys :func:`evaluate_generator` reads, each with its default, stated once here.
+    :func:`gans.config.validate` accepts exactly these fields (plus ``every``, ``function``,
+    ``data``) for ``eval.function: gans.metrics:evaluate_generator``; values are checked when
+    the evaluation runs."""
+
+    n: int = 2000                       # generated images (and real images, unless n_real is set)
+    n_real: int | None = None           # real images (default: n, capped by the dataset size)
+    batch_size: int = 100
+    feature_network: str = "auto"       # auto | inception | fallback | lenet-mnist5k
+    inception_weights: str | None = None  # path; else $GANDIV_INCEPTION
+    lenet_weights: str | None = None    # path; else the committed gans/metrics/weights/lenet_mnist5k.pt
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    is_splits: int = 10
+    fallback_seed: int = 0
+    feature_cache: str | None = None    # folder to keep real-data features between evaluations / runs
+    latent: dict[str, Any] | None = None  # {dim, distribution}; default generator.latent_dim, normal
+
+
+# the settings of this module's evaluator, found by gans.config (one dataclass per evaluator module)
+EVAL_SETTINGS = EvalSettings
+# the same defaults as a dict (derived from EvalSettings, not restated)
+EVAL_DEFAULTS: dict[str, Any] = dataclasses.asdict(EvalSettings())
 
 
 FEATURE_NETWORKS = ("auto", "inception", "fallback", "lenet-mnist5k")

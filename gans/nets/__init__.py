@@ -8,9 +8,9 @@ class whose keyword arguments are its config keys, defaults in its signature
 
 Names: ``mlp`` (:mod:`gans.nets.mlp`), ``dcgan`` (:mod:`gans.nets.dcgan`, C33) and ``resnet``
 (:mod:`gans.nets.resnet`, SN-GAN style); any other network by ``"package.module:Name"``, imported
-on first use (the DiracGAN players: ``gans.dirac:DiracGenerator`` with ``theta``, ``noise_std``
-and ``gans.dirac:DiracCritic`` with ``psi``).  Keys every network accepts (:data:`COMMON_KEYS`):
-``spectral`` (spectral normalisation of every layer, :mod:`gans.nets.spectral`) and
+on first use (e.g. ``mypkg.nets:MyCritic``, a network outside this package).  Keys every
+network accepts (:data:`COMMON_KEYS`): ``spectral`` (spectral normalisation of every layer,
+:mod:`gans.nets.spectral`) and
 ``learnable_scale`` (SN-SMMD's scalar per layer), both off by default; a constructor that takes
 them itself (``resnet``'s critic) gets them, otherwise they are applied after construction.
 Critics also take ``out_dim`` (1, or 16 for MMD critics).

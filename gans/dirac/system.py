@@ -1,7 +1,10 @@
-"""DiracGAN (Mescheder, Geiger & Nowozin, ICML 2018): training dynamics through the real losses.
+"""The DiracGAN system (Mescheder, Geiger & Nowozin, ICML 2018): training dynamics through the real losses.
 
 Claims C24 (convergence of GAN / WGAN / WGAN-GP / R1 / R2 / consensus / instance noise),
-extended to MMD-GAN and the Scaled MMD (C21, C22).
+extended to MMD-GAN and the Scaled MMD (C21, C22).  This file holds the system: the two
+players, the method specs, the vector field, the Jacobian and its eigenvalues from autograd,
+and the discrete and continuous training runs.  Its symbolic oracle (the sympy mirror of the
+losses and the exact Jacobian and eigenvalues at the equilibrium) is :mod:`gans.dirac.oracle`.
 
 Setting.  Data ``P = delta_0``; generator ``G_theta(z) = theta (+ sigma z)`` with output
 ``delta_theta``; linear critic ``D_psi(x) = psi x`` (for MMD methods ``phi_psi(x) = psi x`` is
@@ -10,10 +13,11 @@ the feature map of a Gaussian kernel with bandwidth 1), ``psi`` in the paper's c
 regularised method is ``(theta, psi) = (0, 0)``.
 
 One mechanism.  The losses are the ones the image GANs train with (:func:`gans.losses.build`),
-and every update goes through :mod:`gans.step`.  The vector field is
-``v(theta, psi) = -(dL_G/dtheta, dL_D/dpsi)`` from :func:`gans.step.joint_gradients`
-(autograd), plus ``-gamma grad(1/2 ||v||^2)`` for consensus optimisation.  Hand-derived
-fields exist only in the tests.
+and every update goes through :mod:`gans.step` (consensus optimisation included, in both
+schemes).  The vector field is ``v(theta, psi) = -(dL_G/dtheta, dL_D/dpsi)`` from
+:func:`gans.step.joint_gradients` (autograd), or ``v - gamma grad(1/2 ||v||^2)`` from
+:func:`gans.step.consensus_gradients` for consensus optimisation; the point is handed to the
+modules with ``torch.func.functional_call``.  Hand-derived fields exist only in the tests.
 
 Coordinates (the one boundary).  Every public function of this module takes and returns
 points, fields, Jacobians and trajectories in the paper's coordinates: ``theta`` horizontal,
@@ -41,8 +45,8 @@ The Jacobian at (0, 0) depends on the noise only through its first two moments, 
 eigenvalues are exact; away from (0, 0) the field is the ``n``-point rule (``n = 64``).
 
 Schemes (step size ``h``, the notebook's 0.2): ``simultaneous`` (both players step from the
-same point; consensus optimisation adds its term there), ``alternating_1`` and
-``alternating_5`` (one generator step first, then ``n_d`` critic steps, each with step ``h``),
+same point), ``alternating_1`` and ``alternating_5`` (one generator step first, then ``n_d``
+critic steps, each with step ``h``; consensus optimisation adds its term in every scheme),
 and ``continuous`` (the flow ``x' = v(x)`` integrated with ``scipy.integrate.solve_ivp``,
 LSODA, rtol 1e-8, atol 1e-10 (WGAN-GP integrated piecewise between crossings of its kink),
 sampled at ``t = h k``; WGAN's clipping is the projected flow that
@@ -52,27 +56,24 @@ stops ``psi`` on ``|psi| = c``).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field as dc_field
 from typing import Any
 
 import numpy as np
-import sympy as sp
 import torch
 from scipy.integrate import solve_ivp
 from scipy.stats import norm
 from torch import nn
+from torch.func import functional_call
 
-import divergences as dv
-
-from . import losses
-from .step import alternating_step, joint_gradients, simultaneous_step
+from .. import losses
+from ..step import alternating_step, consensus_gradients, joint_gradients, simultaneous_step
 
 __all__ = [
     "DiracGenerator", "DiracCritic", "DiracMethod", "DiracSystem", "default_methods", "method",
-    "noise_nodes", "SCHEMES", "METHOD_NAMES", "trajectory", "symbolic_objectives", "symbolic_field",
-    "symbolic_eigenvalues", "numeric_eigenvalues", "converged", "CONVERGENCE_RULE",
+    "noise_nodes", "SCHEMES", "METHOD_NAMES", "DTYPE", "trajectory", "numeric_eigenvalues", "converged",
+    "CONVERGENCE_RULE",
 ]
 
 SCHEMES: tuple[str, ...] = ("simultaneous", "alternating_1", "alternating_5", "continuous")
@@ -232,6 +233,28 @@ def _mirror(x: torch.Tensor) -> torch.Tensor:
     return x * torch.tensor(_S, dtype=x.dtype)
 
 
+class _At(nn.Module):
+    """``module`` evaluated at other parameter values: ``functional_call(module, values, args)``.
+
+    ``values`` maps parameter names to tensors (here slices of the point ``S x``, so autograd
+    sees ``x``).  :meth:`parameters` yields exactly those tensors: :func:`gans.step.joint_gradients`
+    differentiates with respect to a module's ``parameters()``, and the SMMD loss reads their
+    ``requires_grad`` (a frozen critic).  ``module`` is held outside the module tree, so its
+    own parameters are neither yielded nor touched.
+    """
+
+    def __init__(self, module: nn.Module, values: Mapping[str, torch.Tensor]) -> None:
+        super().__init__()
+        self._target = (module,)  # a tuple, not an attribute nn.Module would register as a submodule
+        self._values = dict(values)
+
+    def forward(self, *args: torch.Tensor) -> torch.Tensor:
+        return functional_call(self._target[0], self._values, args)
+
+    def parameters(self, recurse: bool = True) -> Iterator[torch.Tensor]:  # type: ignore[override]
+        yield from self._values.values()
+
+
 # ---------------------------------------------------------------------------------------------
 # the system: modules + loss + batches, its vector field and trajectories
 # ---------------------------------------------------------------------------------------------
@@ -263,43 +286,32 @@ class DiracSystem:
             self.real = torch.zeros(self.spec.batch, 1, dtype=DTYPE)
 
     # -- the vector field ---------------------------------------------------------------------
-    @contextmanager
-    def _bound(self, x: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Temporarily make ``x[0:1]``, ``x[1:2]`` the modules' parameters (autograd sees ``x``).
-
-        ``x`` is in the project's coordinates (``S`` of the paper's point, :func:`_mirror`).
-        """
-        old_t, old_p = self.G._parameters["theta"], self.D._parameters["psi"]
-        t, p = x[0:1], x[1:2]
-        self.G._parameters["theta"], self.D._parameters["psi"] = t, p
-        try:
-            yield t, p
-        finally:
-            self.G._parameters["theta"], self.D._parameters["psi"] = old_t, old_p
-
     def field(self, x: torch.Tensor | np.ndarray | tuple[float, float]) -> torch.Tensor:
         """``v(theta, psi) = -(dL_G/dtheta, dL_D/dpsi)`` (minus ``gamma grad 1/2||v||^2`` for consensus).
 
         ``x = (theta, psi)`` and the result are in the paper's coordinates: for the GAN
         ``v = (-psi f'(psi theta), theta f'(psi theta))``, ``f'(t) = sigmoid(-t)`` (Mescheder et al.
         2018, Sec. 2.2).  Computed as ``S v_project(S x)`` where ``v_project`` comes from
-        :func:`gans.step.joint_gradients` on the method's loss (:func:`_mirror` is ``S``).
-        Differentiable in ``x`` when ``x`` requires grad (used for the Jacobian); otherwise
-        returns a detached tensor.  No clipping here: WGAN's constraint acts in the update.
+        :func:`gans.step.joint_gradients` (consensus: :func:`gans.step.consensus_gradients`) on
+        the method's loss, with the modules evaluated at ``S x`` by
+        ``torch.func.functional_call`` (:class:`_At`; :func:`_mirror` is ``S``).  The modules'
+        own parameters are neither read nor changed.  Differentiable in ``x`` when ``x``
+        requires grad (used for the Jacobian); otherwise returns a detached tensor.  No
+        clipping here: WGAN's constraint acts in the update.
         """
         x_in = torch.as_tensor(x, dtype=DTYPE)
         if x_in.shape != (2,):
             raise ValueError(f"x: expected (theta, psi) of shape (2,), got {tuple(x_in.shape)}")
         differentiable = x_in.requires_grad
         xv = x_in if differentiable else x_in.detach().clone().requires_grad_(True)
-        with self._bound(_mirror(xv)) as (t, p):
-            g, d, _ = joint_gradients(self.G, self.D, self.loss, self.real, self.z, create_graph=True)
-            v = -torch.cat([g[0].reshape(1), d[0].reshape(1)])
-            if self.spec.consensus > 0:
-                sq = 0.5 * (v ** 2).sum()
-                ct, cp = torch.autograd.grad(sq, [t, p], create_graph=True)
-                v = v - self.spec.consensus * torch.cat([ct.reshape(1), cp.reshape(1)])
-        v = _mirror(v)
+        xp = _mirror(xv)
+        G, D = _At(self.G, {"theta": xp[0:1]}), _At(self.D, {"psi": xp[1:2]})
+        if self.spec.consensus > 0:
+            g, d, _ = consensus_gradients(G, D, self.loss, self.real, self.z, self.spec.consensus,
+                                          create_graph=True)
+        else:
+            g, d, _ = joint_gradients(G, D, self.loss, self.real, self.z, create_graph=True)
+        v = _mirror(-torch.cat([g[0].reshape(1), d[0].reshape(1)]))
         return v if differentiable else v.detach()
 
     def field_grid(self, thetas: np.ndarray, psis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -328,19 +340,6 @@ class DiracSystem:
         """The modules' point in paper coordinates (``S`` of their parameters)."""
         return _mirror(torch.tensor([self.G.theta.item(), self.D.psi.item()], dtype=DTYPE)).numpy()
 
-    def _consensus_alternating(self, h: float, n_critic: int) -> None:
-        """Alternating consensus optimisation: the theta- then psi-component of the consensus field.
-
-        :func:`gans.step.alternating_step` has no consensus term; this applies Mescheder's
-        consensus field ``v - gamma grad 1/2||v||^2`` (computed with
-        :func:`gans.step.joint_gradients`) one player at a time, generator first.
-        """
-        x = self._get()
-        x[0] += h * self.field(torch.tensor(x))[0].item()
-        for _ in range(n_critic):
-            x[1] += h * self.field(torch.tensor(x))[1].item()
-        self._set(x)
-
     def run(self, scheme: str, start: tuple[float, float] = (1.0, 1.0), h: float = 0.2,
             steps: int = 500) -> np.ndarray:
         """Trajectory ``(steps + 1, 2)`` of ``(theta, psi)`` from ``start`` (row 0) under ``scheme``.
@@ -349,8 +348,9 @@ class DiracSystem:
         ``(1, 1)``, Mescheder et al. 2018, Figs. 1-3; step ``h = 0.2``, 500 steps as in their notebook).
 
         Discrete schemes use SGD with learning rate ``h`` through :mod:`gans.step`
-        (``simultaneous_step``; ``alternating_step(n_critic=n_d, g_first=True)``) and the
-        loss's ``after_d_step`` (WGAN clipping).  ``continuous`` integrates the flow.
+        (``simultaneous_step``; ``alternating_step(n_critic=n_d, g_first=True)``; both with
+        ``consensus_gamma`` for consensus optimisation) and the loss's ``after_d_step`` (WGAN
+        clipping).  ``continuous`` integrates the flow.
         """
         if scheme not in SCHEMES:
             raise ValueError(f"scheme: expected one of {SCHEMES}, got {scheme!r}")
@@ -370,12 +370,9 @@ class DiracSystem:
                 simultaneous_step(self.G, self.D, self.loss, opt_g, opt_d, self.real, self.z,
                                   consensus_gamma=self.spec.consensus)
             else:
-                n_d = int(scheme.split("_")[1])
-                if self.spec.consensus > 0:
-                    self._consensus_alternating(h, n_d)
-                else:
-                    alternating_step(self.G, self.D, self.loss, opt_g, opt_d, lambda: self.real, lambda: self.z,
-                                     n_critic=n_d, g_first=True)
+                alternating_step(self.G, self.D, self.loss, opt_g, opt_d, lambda: self.real, lambda: self.z,
+                                 n_critic=int(scheme.split("_")[1]), g_first=True,
+                                 consensus_gamma=self.spec.consensus)
             out[k] = self._get()
             if not np.all(np.isfinite(out[k])):
                 out[k:] = np.nan
@@ -463,9 +460,10 @@ def converged(traj: np.ndarray, tail: float = 0.1, theta_tol: float = 1e-2, move
 
 
 # ---------------------------------------------------------------------------------------------
-# eigenvalues: numeric (autograd Jacobian) and symbolic (sympy mirror of the loss expressions)
+# eigenvalues from the autograd Jacobian (the exact ones: gans.dirac.oracle)
 # ---------------------------------------------------------------------------------------------
 def _undefined_reason(spec: DiracMethod) -> str | None:
+    """Why the Jacobian at (0, 0) is undefined for ``spec`` (WGAN-GP's kink), else ``None``."""
     if spec.name == "wgan_gp":
         return ("undefined: the WGAN-GP penalty gamma/2 (|psi| - g0)^2 has a kink at psi = 0 "
                 "(one-sided derivatives -+gamma g0), so the field is not differentiable at the equilibrium")
@@ -485,105 +483,6 @@ def numeric_eigenvalues(spec: DiracMethod) -> tuple[np.ndarray, str | None]:
 
 
 def _sort_eigs(ev: np.ndarray) -> np.ndarray:
+    """``ev`` as complex numbers sorted by (real, imag) descending, compared at 12 decimals."""
     ev = np.asarray(ev, dtype=complex)
     return np.array(sorted(ev, key=lambda z: (-round(z.real, 12), -round(z.imag, 12))))
-
-
-def _softplus(t: sp.Expr) -> sp.Expr:
-    return sp.log(1 + sp.exp(t))
-
-
-def symbolic_objectives(spec: DiracMethod) -> tuple[sp.Expr, sp.Expr, tuple[sp.Symbol, ...]]:
-    """Sympy mirror ``(L_G, L_D, noise_symbols)`` of the method's losses at ``(theta, psi)`` (both minimised).
-
-    The expressions mirror the :mod:`gans.losses` code, which is written in the project's
-    convention (critic large on real, ``D(x) = q x`` with ``q = psi_project``, real sample 0,
-    fake sample theta): gan ``L_D = softplus(0) + softplus(q theta)``, ``L_G = -softplus(q theta)``;
-    nsgan ``L_G = softplus(-q theta)``; wgan ``L_D = q theta``, ``L_G = -q theta``; wgan_gp adds
-    ``gamma/2 (|q| - 1)^2``; r1/r2 add ``gamma/2 q^2``; instance noise replaces the real sample
-    by ``sigma e1`` and the fake one by ``theta + sigma e2`` (e1, e2 standard normal, returned as
-    noise symbols); mmd ``L_D = -M``, ``L_G = M``, ``M = 2 - 2 exp(-(q theta)^2/2)`` (unbiased
-    MMD^2 of two Dirac batches, Gaussian kernel, bandwidth 1); smmd divides ``M`` by
-    ``lam + g(0) + 2|g'(0)| q^2 = lam + 1 + q^2``.  They are returned in the paper's
-    coordinates by the substitution ``q = -psi`` (module docstring, "Coordinates"); e.g. the
-    GAN's ``L_D = -(f(0) + f(psi theta))`` with ``f(t) = -log(1 + e^{-t})`` (Mescheder et al. 2018).
-    """
-    th, ps = sp.symbols("theta psi", real=True)
-    q = sp.Symbol("q", real=True)
-    n = spec.name
-    noise: tuple[sp.Symbol, ...] = ()
-    if n in ("gan", "consensus", "r1", "r2"):
-        LD, LG = _softplus(sp.Integer(0)) + _softplus(q * th), -_softplus(q * th)
-    elif n in ("nsgan", "nsgan_r1"):
-        LD, LG = _softplus(sp.Integer(0)) + _softplus(q * th), _softplus(-q * th)
-    elif n == "instance_noise":
-        e1, e2 = sp.symbols("e1 e2", real=True)
-        s = sp.nsimplify(spec.sigma)
-        noise = (e1, e2)
-        LD = _softplus(-q * s * e1) + _softplus(q * (th + s * e2))
-        LG = -_softplus(q * (th + s * e2))
-    elif n in ("wgan", "wgan_gp"):
-        LD, LG = q * th, -q * th
-        if n == "wgan_gp":
-            LD = LD + sp.nsimplify(spec.gamma) / 2 * (sp.Abs(q) - 1) ** 2
-    else:
-        M = 2 - 2 * sp.exp(-(q * th) ** 2 / 2)
-        if n == "smmd":
-            # sigma^2 M with sigma^-2 = lam + g(0) + 2|g'(0)| |d(q x)/dx|^2 (dv.smmd_scale, C22), the
-            # Gaussian kernel's constants (1, 1/2) made exact
-            g0, g1 = dv.kernels.get("gaussian", bandwidth=1.0).smmd_constants()
-            M = dv.smmd2_from_mmd2(M, q ** 2, (sp.nsimplify(g0), sp.nsimplify(g1)), lam=sp.nsimplify(spec.lam))
-        LD, LG = -M, M
-    if n in ("r1", "r2", "nsgan_r1"):
-        LD = LD + sp.nsimplify(spec.gamma) / 2 * q ** 2
-    to_paper = {q: -ps}
-    return LG.subs(to_paper), LD.subs(to_paper), noise
-
-
-def symbolic_field(spec: DiracMethod) -> tuple[sp.Matrix, tuple[sp.Symbol, sp.Symbol], tuple[sp.Symbol, ...]]:
-    """``v = (-dL_G/dtheta, -dL_D/dpsi)`` (consensus: ``v - gamma J^T v``) as a sympy column, paper coordinates.
-
-    Differentiating the paper-coordinate objectives gives the paper-coordinate field directly:
-    ``d/dpsi L(theta, -psi) = -dL/dq``, so ``v_paper = S v_project(S x)`` (module docstring).
-    """
-    LG, LD, noise = symbolic_objectives(spec)
-    th, ps = sp.symbols("theta psi", real=True)
-    v = sp.Matrix([-sp.diff(LG, th), -sp.diff(LD, ps)])
-    if spec.consensus > 0:
-        J = v.jacobian([th, ps])
-        v = v - sp.nsimplify(spec.consensus) * J.T * v
-    return v, (th, ps), noise
-
-
-def _gaussian_expectation(expr: sp.Expr, noise: tuple[sp.Symbol, ...]) -> sp.Expr:
-    """``E`` over independent standard normals ``noise`` of a polynomial in them (moments ``(k-1)!!``)."""
-    if not noise:
-        return expr
-    poly = sp.Poly(sp.expand(expr), *noise)
-    total = sp.Integer(0)
-    for monom, coeff in poly.terms():
-        m = sp.Integer(1)
-        for k in monom:
-            m *= 0 if k % 2 else sp.factorial2(k - 1)
-        total += coeff * m
-    return total
-
-
-def symbolic_jacobian(spec: DiracMethod) -> sp.Matrix | None:
-    """``dv/dx`` at (0, 0), exact (noise averaged with Gaussian moments); ``None`` where undefined."""
-    if _undefined_reason(spec):
-        return None
-    v, (th, ps), noise = symbolic_field(spec)
-    J = v.jacobian([th, ps]).subs({th: 0, ps: 0})
-    return J.applyfunc(lambda e: sp.nsimplify(sp.simplify(_gaussian_expectation(sp.simplify(e), noise))))
-
-
-def symbolic_eigenvalues(spec: DiracMethod) -> tuple[np.ndarray, str | None]:
-    """Eigenvalues of the exact Jacobian at (0, 0) as complex numbers, sorted like :func:`numeric_eigenvalues`."""
-    J = symbolic_jacobian(spec)
-    if J is None:
-        return np.array([np.nan + 0j, np.nan + 0j]), _undefined_reason(spec)
-    ev: list[complex] = []
-    for val, mult in J.eigenvals().items():
-        ev += [complex(sp.N(val, 30))] * mult
-    return _sort_eigs(np.array(ev)), None

@@ -1,0 +1,79 @@
+"""The neighbour searches of divergences.knn: k-d tree and verified brute force give the same
+k-th neighbour distances (to float64 rounding of a sum of d squares), duplicates stay exact
+zeros, and near-ties / many equal distances (where the float32 candidate scores cannot separate
+the candidates) fall back to a wider exact search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import divergences as dv
+from divergences import knn
+
+
+def _brute_kth(q: np.ndarray, r: np.ndarray, k: int, exclude_self: bool) -> np.ndarray:
+    dist = np.sqrt(((q[:, None, :] - r[None, :, :]) ** 2).sum(-1))
+    if exclude_self:
+        np.fill_diagonal(dist, np.inf)
+    return np.sort(dist, axis=1)[:, k - 1]
+
+
+@pytest.mark.parametrize("d,k", [(2, 1), (3, 5), (7, 3), (20, 2)])
+def test_kdtree_and_brute_give_the_same_distances(rng, d, k):
+    x, y = rng.normal(size=(300, d)), rng.normal(0.5, 1.3, size=(250, d))
+    ref_rho, ref_nu = _brute_kth(x, x, k, True), _brute_kth(x, y, k, False)
+    for method in ("kdtree", "brute"):
+        rho, nu = dv.knn_distances(x, y, k=k, method=method)
+        # a sum of d squares and a square root: relative error <= (d + 2) 2^-53 per distance
+        np.testing.assert_allclose(rho, ref_rho, rtol=(d + 2) * 2.0 ** -52, atol=0)
+        np.testing.assert_allclose(nu, ref_nu, rtol=(d + 2) * 2.0 ** -52, atol=0)
+
+
+@pytest.mark.parametrize("method", ["kdtree", "brute"])
+def test_duplicates_are_exact_zeros(rng, method):
+    x, y = rng.normal(size=(120, 12)), rng.normal(size=(90, 12))
+    x[7] = x[3]
+    y[11] = x[50]
+    rho, nu = dv.knn_distances(x, y, k=1, method=method)
+    assert set(np.flatnonzero(rho == 0)) == {3, 7}
+    assert set(np.flatnonzero(nu == 0)) == {50}
+    with pytest.raises(ValueError, match="3 of 120 points have a zero"):
+        dv.knn_kl(x, y, method=method)
+
+
+def test_equal_distances_force_the_wider_search():
+    """Integer lattice points: many candidates at exactly equal distance, so the float32 scores
+    cannot certify the first candidate set; the result must still be the exact k-th distance."""
+    g = np.random.default_rng(3)
+    x = g.integers(0, 3, size=(200, 6)).astype(float) + 1e-9 * g.normal(size=(200, 6))
+    y = g.integers(0, 3, size=(150, 6)).astype(float)
+    for k in (1, 4):
+        rho, nu = dv.knn_distances(x, y, k=k, method="brute")
+        np.testing.assert_allclose(rho, _brute_kth(x, x, k, True), rtol=1e-15 * 8, atol=0)
+        np.testing.assert_allclose(nu, _brute_kth(x, y, k, False), rtol=1e-15 * 8, atol=0)
+
+
+def test_selection_returns_the_smallest_scores(rng):
+    """_select (group minima, then the selection among the chosen groups) returns exactly the
+    n_cand smallest scores of every row, as a full sort of the same float64 scores does."""
+    q, r = torch.tensor(rng.normal(size=(70, 5))), torch.tensor(rng.normal(size=(3001, 5)))
+    rsq = (r * r).sum(1)
+    idx, top = knn._select(q, r, rsq, 6)
+    score = torch.addmm(rsq[None], q, r.T, alpha=-2.0)
+    want = torch.sort(score, dim=1)[0][:, :6]
+    got = torch.sort(score.gather(1, idx), dim=1)[0]
+    assert torch.equal(got, want)
+    assert torch.equal(top, want[:, -1])
+
+
+def test_brute_gradient_matches_kdtree_gradient(rng):
+    x = rng.normal(size=(150, 3))
+    y = rng.normal(size=(120, 3)) + 0.3
+    grads = []
+    for method in ("kdtree", "brute"):
+        xt = torch.tensor(x, requires_grad=True)
+        dv.knn_kl(xt, torch.tensor(y), k=2, method=method).backward()
+        grads.append(xt.grad)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-10, atol=1e-12)
