@@ -136,9 +136,12 @@ def frechet_distance(mu1: ArrayLike, S1: ArrayLike, mu2: ArrayLike, S2: ArrayLik
 
 
 def _moments(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and unbiased covariance ``fc^T fc / (n - 1)``, ``fc = f - mean`` (the FID's statistics, C28);
+    the symmetric product by ``kernels.gram_product`` (BLAS syrk on the CPU: half the FLOPs)."""
     mu = f.mean(0)
     fc = f - mu
-    return mu, fc.T @ fc / (f.shape[0] - 1)
+    fct = fc.T
+    return mu, _kernels.gram_product(fct, fct) / (f.shape[0] - 1)
 
 
 def fid(fx: ArrayLike, fy: ArrayLike) -> Any:

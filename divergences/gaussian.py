@@ -12,6 +12,15 @@ float16 / bfloat16 inputs are computed in float32 and returned in their own dtyp
 Wasserstein conventions: :func:`w2_squared` is ``W_2^2``, :func:`w2` the rooted ``W_2``.  The
 formula ``W_2^2`` lives in ``_bures_w2_squared`` only; the FID's Frechet distance
 (``dv.frechet_distance``, ``dv.fid``: also ``W_2^2``) calls it too.
+
+Equal covariances: where ``S0 == S1`` exactly (entrywise, per batch element), :func:`kl`,
+:func:`w2_squared` and :func:`mmd2` use the reduced forms ``KL = 1/2 dm^T S^-1 dm``,
+``W_2^2 = ||dm||^2`` and ``MMD^2 = -2 det(I + 2S/h^2)^(-1/2) expm1(-1/2 dm^T (2S + h^2 I)^-1 dm)``
+(``dm = m1 - m0``): the general formulas subtract O(1) terms (``tr(S1^-1 S0) - d`` and the log-dets,
+``tr S0 + tr S1 - 2 tr(...)^1/2``, ``E k(X,X') + E k(Y,Y') - 2 E k(X,Y)``) and lose every digit of a
+small separation (at ``||dm|| = 1e-8`` they return ~1e-16 noise or 0 for values of ~5e-17), while
+the reduced forms keep a relative accuracy of a few ulps (times d for the Cholesky solves), as the
+shifted-Gaussian control of the (C)(M) evidence needs (claims C07, C13).
 """
 
 from __future__ import annotations
@@ -102,7 +111,10 @@ def kl(m0: ArrayLike, S0: ArrayLike, m1: ArrayLike, S1: ArrayLike) -> Any:
 
     ``1/2 [tr(S1^-1 S0) + (m1-m0)^T S1^-1 (m1-m0) - d + log det S1 - log det S0]``
     (e.g. Bishop, PRML, or Kingma & Welling 2014 appendix B for the diagonal case).  Computed
-    with Cholesky factors.  If exactly one covariance is singular the measures are mutually
+    with Cholesky factors.  Where ``S0 == S1`` exactly the trace and log-det terms cancel
+    identically and ``1/2 (m1-m0)^T S1^-1 (m1-m0) = 1/2 ||L1^-1 (m1-m0)||^2`` is returned (no
+    ``tr - d`` cancellation: relative accuracy at any separation; same value and gradient as the
+    general formula there).  If exactly one covariance is singular the measures are mutually
     singular in the relevant direction and the result is ``+inf`` (C04); if both are singular
     (a KL restricted to a common subspace) a ``ValueError`` is raised.
     """
@@ -122,7 +134,10 @@ def kl(m0: ArrayLike, S0: ArrayLike, m1: ArrayLike, S1: ArrayLike) -> Any:
     y = torch.linalg.solve_triangular(L1, (m1t - m0t)[..., None], upper=False)[..., 0]
     logdet0 = 2.0 * torch.log(torch.diagonal(L0, dim1=-2, dim2=-1)).sum(-1)
     logdet1 = 2.0 * torch.log(torch.diagonal(L1, dim1=-2, dim2=-1)).sum(-1)
-    val = 0.5 * ((M * M).sum((-2, -1)) + (y * y).sum(-1) - d + logdet1 - logdet0)
+    maha = (y * y).sum(-1)
+    val = 0.5 * ((M * M).sum((-2, -1)) + maha - d + logdet1 - logdet0)
+    equal = (S0t == S1t).all(-1).all(-1)
+    val = torch.where(equal, 0.5 * maha, val)
     val = torch.where(sing0 | sing1, torch.full_like(val, math.inf), val)
     return to_output(val.to(dtype), as_torch)
 
@@ -172,12 +187,19 @@ def _bures_w2_squared(diff: torch.Tensor, S0: torch.Tensor, S1: torch.Tensor) ->
     the Gaussians nearly coincide; it is a squared distance, so it is clamped at 0.  Callers:
     :func:`w2_squared` (and :func:`w2`) here, :func:`divergences.evaluation.frechet_distance`
     and :func:`divergences.evaluation.fid` (which add their own validation and exact
-    power-of-two rescaling).
+    power-of-two rescaling).  Where ``S0 == S1`` exactly the covariance terms vanish identically
+    and ``||diff||^2`` is returned (exact at any separation; zero gradient in the covariances, as
+    the general formula has there); when every batch element has equal covariances the trace
+    term is not computed at all.
     """
+    dist2 = (diff * diff).sum(-1)
+    equal = (S0 == S1).all(-1).all(-1)
+    if bool(equal.all()):
+        return dist2
     tr0 = torch.diagonal(S0, dim1=-2, dim2=-1).sum(-1)
     tr1 = torch.diagonal(S1, dim1=-2, dim2=-1).sum(-1)
-    val = (diff * diff).sum(-1) + tr0 + tr1 - 2.0 * _trace_sqrt_product(S0, S1)
-    return torch.clamp(val, min=0.0)
+    val = torch.clamp(dist2 + tr0 + tr1 - 2.0 * _trace_sqrt_product(S0, S1), min=0.0)
+    return torch.where(equal, dist2, val)
 
 
 def w2_squared(m0: ArrayLike, S0: ArrayLike, m1: ArrayLike, S1: ArrayLike) -> Any:
@@ -209,7 +231,16 @@ def w2(m0: ArrayLike, S0: ArrayLike, m1: ArrayLike, S1: ArrayLike) -> Any:
 
 def _expected_gaussian_kernel(delta: torch.Tensor, C: torch.Tensor, h: float) -> torch.Tensor:
     """``E exp(-||Z||^2 / (2h^2))`` for ``Z ~ N(delta, C)``:
-    ``det(I + C/h^2)^(-1/2) exp(-1/2 delta^T (C + h^2 I)^-1 delta)``.
+    ``det(I + C/h^2)^(-1/2) exp(-1/2 delta^T (C + h^2 I)^-1 delta)`` (``exp(-ld/2 - q/2)`` with
+    ``(ld, q)`` from :func:`_expected_gaussian_kernel_parts`)."""
+    logdet, quad = _expected_gaussian_kernel_parts(delta, C, h)
+    return torch.exp(-0.5 * logdet - 0.5 * quad)
+
+
+def _expected_gaussian_kernel_parts(delta: torch.Tensor, C: torch.Tensor, h: float
+                                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(log det(I + C/h^2), delta^T (C + h^2 I)^-1 delta)``, the two exponents of
+    :func:`_expected_gaussian_kernel`.
 
     Scaled so that neither ``h^2`` nor ``C/h^2`` is formed when they would overflow or
     underflow: with ``r = max(h, sqrt(max|C|))``, ``M = C/r^2 + (h/r)^2 I`` (entries <= 2) and
@@ -231,7 +262,7 @@ def _expected_gaussian_kernel(delta: torch.Tensor, C: torch.Tensor, h: float) ->
                          f"{1e-150 * math.sqrt(c):.3g}")
     logdet = 2.0 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1) + 2.0 * d * (math.log(r) - math.log(h))
     y = torch.linalg.solve_triangular(L, (delta / r)[..., None], upper=False)[..., 0]
-    return torch.exp(-0.5 * logdet - 0.5 * (y * y).sum(-1))
+    return logdet, (y * y).sum(-1)
 
 
 def mmd2(m0: ArrayLike, S0: ArrayLike, m1: ArrayLike, S1: ArrayLike, bandwidth: float) -> Any:
@@ -240,16 +271,26 @@ def mmd2(m0: ArrayLike, S0: ArrayLike, m1: ArrayLike, S1: ArrayLike, bandwidth: 
     ``MMD^2 = E k(X,X') + E k(Y,Y') - 2 E k(X,Y)`` (C18; Gretton et al. 2012), each term from
     ``E k = det(I + C/h^2)^(-1/2) exp(-1/2 D^T (C + h^2 I)^-1 D)`` with ``(D, C) = (0, 2 S0)``,
     ``(0, 2 S1)`` and ``(m0 - m1, S0 + S1)``; ``h = bandwidth`` (the kernel has ``k(x,x) = 1``).
-    Valid for PSD covariances (Diracs included: ``2 - 2 k(m0, m1)``).
+    Valid for PSD covariances (Diracs included: ``2 - 2 k(m0, m1)``).  Where ``S0 == S1 = S``
+    exactly the three terms share ``c = det(I + 2S/h^2)^(-1/2)`` and
+    ``MMD^2 = 2 c (1 - exp(-q/2)) = -2 c expm1(-q/2)``, ``q = (m0-m1)^T (2S + h^2 I)^-1 (m0-m1)``,
+    is returned without the cancellation of the three O(1) terms (relative accuracy at any
+    separation; for Diracs ``-2 expm1(-||m0 - m1||^2 / (2 h^2))``).
     """
     check_positive(bandwidth, "bandwidth")
     h = float(bandwidth)
     (m0t, S0t, m1t, S1t), as_torch, dtype = _prepare([(m0, S0, "m0", "S0"), (m1, S1, "m1", "S1")])
     zero = torch.zeros_like(m0t)
+    ld_xy, q_xy = _expected_gaussian_kernel_parts(m0t - m1t, S0t + S1t, h)
+    equal = (S0t == S1t).all(-1).all(-1)
+    reduced = -2.0 * torch.exp(-0.5 * ld_xy) * torch.expm1(-0.5 * q_xy)   # S0 + S1 = 2 S0 exactly here
+    if bool(equal.all()):
+        return to_output(reduced.to(dtype), as_torch)
     kxx = _expected_gaussian_kernel(zero, 2.0 * S0t, h)
     kyy = _expected_gaussian_kernel(zero, 2.0 * S1t, h)
-    kxy = _expected_gaussian_kernel(m0t - m1t, S0t + S1t, h)
-    return to_output((kxx + kyy - 2.0 * kxy).to(dtype), as_torch)
+    kxy = torch.exp(-0.5 * ld_xy - 0.5 * q_xy)
+    val = torch.where(equal, reduced, kxx + kyy - 2.0 * kxy)
+    return to_output(val.to(dtype), as_torch)
 
 
 def _factor(S: torch.Tensor) -> torch.Tensor:

@@ -108,18 +108,20 @@ def _tile(k: _kernels.Kernel, a: torch.Tensor, b: torch.Tensor, drop_diag: bool,
     return tuple(out)
 
 
-def _tile_size(n: int, bs: int, same: bool, d: int) -> int:
+def _tile_size(n: int, bs: int, same: bool, d: int, syrk: bool = False) -> int:
     """Row tile actually used: at most ``bs``, with balanced tiles ``ceil(n / T)``.
 
     Symmetric Gram sums (``k(a, a)``) compute only the tiles ``I <= J``, a fraction
     ``(T + 1) / (2T)`` of the matrix for ``T`` tiles per side; for ``n >= 512`` and
     ``d >= 256`` at least ``T = 2`` is used (3/4 of the products of one whole tile: the
-    matrix product, ``O(n^2 d)``, dominates the per-tile elementwise work at large ``d``).
+    matrix product, ``O(n^2 d)``, dominates the per-tile elementwise work at large ``d``),
+    unless the diagonal tiles run as BLAS syrk (``syrk``: ``kernels.gram_product`` on the CPU
+    without autograd), which already halves one whole tile's product.
     Balanced tiles (``ceil(n / T)`` rather than ``bs, bs, ..., rest``) give the same ``T``
     with smaller tiles.  Memory stays ``O(bs^2)``.
     """
     T = -(-n // bs)
-    if same and n >= 512 and d >= 256:
+    if same and n >= 512 and d >= 256 and not syrk:
         T = max(T, 2)
     return -(-n // T) if T > 1 else bs
 
@@ -139,7 +141,7 @@ def _gram_stats(k: _kernels.Kernel, a: torch.Tensor, b: torch.Tensor | None, bs:
     same = b is None
     bb = a if same else b
     n, m = a.shape[0], bb.shape[0]
-    bs = _tile_size(n, bs, same, a.shape[1])
+    bs = _tile_size(n, bs, same, a.shape[1], syrk=same and _kernels.uses_syrk(a, a))
     grad = torch.is_grad_enabled() and (a.requires_grad or bb.requires_grad)
     multi = n > bs or m > bs
     dev = a.device

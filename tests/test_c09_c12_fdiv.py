@@ -81,8 +81,8 @@ def _sym_value(expr: sp.Expr, t: float, exact: bool = False) -> float:
     if exact:
         v = sp.N(expr.subs(sym.T, sp.nsimplify(t)), 30)
         return math.inf if v in (sp.oo, sp.zoo) else float(v)
-    mpmath.mp.dps = 30
-    return float(sp.lambdify(sym.T, expr, "mpmath")(mpmath.mpf(t)))
+    with mpmath.workdps(30):  # local precision: mpmath's mp.dps is process-wide state
+        return float(sp.lambdify(sym.T, expr, "mpmath")(mpmath.mpf(t)))
 
 
 def test_registry_has_required_names_and_api():

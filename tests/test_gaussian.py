@@ -193,3 +193,60 @@ def test_mmd2_known_cases():
     t = g.mmd2(torch.tensor([0.0], requires_grad=True), torch.eye(1, dtype=torch.float32), torch.tensor([1.0]),
                torch.eye(1), bandwidth=1.0)
     assert t.dtype == torch.float32 and t.requires_grad
+
+
+# ------------------------------------------------------------- equal covariances (C07, C13)
+
+
+@pytest.mark.parametrize("sep", [1e-8, 1e-4, 0.3, 3.0])
+def test_equal_covariance_branches_keep_relative_accuracy(sep):
+    """Where ``S0 == S1 = S``: KL = 1/2 dm^T S^-1 dm, W2^2 = ||dm||^2 and
+    MMD^2 = -2 det(I + 2S/h^2)^(-1/2) expm1(-1/2 dm^T (2S + h^2 I)^-1 dm), checked against mpmath at
+    40 digits.  The bound is the forward error of the reduced forms: a Cholesky solve's
+    ``O(d u kappa(S))`` (Higham, Thm 10.3 / 8.5) plus a few roundings, ``kappa(S) < 10`` here.  At
+    sep = 1e-8 the general formulas (tr - d, three O(1) kernel terms) return noise of size ~1e-16
+    against values ~1e-17, so the test fails without the branches."""
+    import mpmath as mp
+    with mp.workdps(40):  # local precision (mp.dps is process-wide state)
+        d, h = 3, 0.8
+        S = np.array([[1.0, 0.2, 0.0], [0.2, 0.7, 0.1], [0.0, 0.1, 1.3]])
+        m0 = np.array([0.1, -0.2, 0.4])
+        m1 = m0 + sep * np.array([0.6, -0.8, 0.0])
+        Sm = mp.matrix(S.tolist())
+        dm = mp.matrix([mp.mpf(float(m1[i])) - mp.mpf(float(m0[i])) for i in range(d)])  # exact dm of the inputs
+        kl_ref = float((dm.T * mp.inverse(Sm) * dm)[0] / 2)
+        w2_ref = float(sum(x * x for x in dm))
+        A = 2 * Sm + h * h * mp.eye(d)
+        c = mp.det(mp.eye(d) + 2 * Sm / (h * h)) ** mp.mpf(-0.5)
+        mmd_ref = float(-2 * c * mp.expm1(-(dm.T * mp.inverse(A) * dm)[0] / 2))
+    u = 2.0**-53
+    rel = 16 * d * 10 * u  # Cholesky solve with kappa(S) < 10, plus the final roundings
+    assert abs(float(g.kl(m0, S, m1, S)) - kl_ref) <= rel * kl_ref
+    assert abs(float(g.w2_squared(m0, S, m1, S)) - w2_ref) <= rel * w2_ref
+    assert abs(float(g.mmd2(m0, S, m1, S, bandwidth=h)) - mmd_ref) <= rel * mmd_ref
+    assert np.linalg.cond(S) < 10
+
+
+def test_equal_covariance_branch_is_continuous_with_the_general_formula(rng):
+    """Perturbing S1 by 1e-9 switches to the general formulas; at an O(1) separation their value
+    differs from the reduced form by O(1e-9) (the divergences are smooth in S1), not by a jump."""
+    S = _spd(rng, 3, jitter=0.5)
+    m0, m1 = rng.normal(size=3), rng.normal(size=3)
+    S1 = S + 1e-9 * np.eye(3)
+    for f in (lambda a, b: g.kl(m0, a, m1, b), lambda a, b: g.w2_squared(m0, a, m1, b),
+              lambda a, b: g.mmd2(m0, a, m1, b, bandwidth=1.3)):
+        same, near = float(f(S, S)), float(f(S, S1))
+        assert abs(same - near) <= 1e-7 * max(1.0, abs(same))
+        assert same > 0
+
+
+def test_equal_covariance_batches_mix_both_branches():
+    """Per batch element: an equal pair takes the reduced form, an unequal pair the general one."""
+    S0 = np.stack([np.eye(2), np.eye(2)])
+    S1 = np.stack([np.eye(2), 2.0 * np.eye(2)])
+    m0 = np.zeros((2, 2))
+    m1 = np.array([[1e-8, 0.0], [1.0, 0.0]])
+    kl = np.asarray(g.kl(m0, S0, m1, S1))
+    assert kl[0] == pytest.approx(0.5e-16, rel=1e-14)
+    # KL(N(0, I) || N(e1, 2I)) = 1/2 (tr(I/2) + 1/2 - 2 + 2 log 2)
+    assert kl[1] == pytest.approx(0.5 * (1.0 + 0.5 - 2 + 2 * math.log(2.0)), rel=1e-14)

@@ -1,5 +1,7 @@
 """Balanced symmetric tiling of the Gram sums (mmd._tile_size) and KID on float32 numpy features."""
 
+import contextlib
+
 import numpy as np
 import torch
 
@@ -46,3 +48,73 @@ def test_kid_float32_numpy_stays_float32():
     r64 = dv.kid(fx.astype(np.float64), fy.astype(np.float64), subsets=3, subset_size=600)
     # float32 Gram entries ~ O(10) with relative error ~ d * 2^-24; the estimate is O(0.1)
     assert abs(r_np.mean - r64.mean) <= 1e-3
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int):
+    """torch's intra-op thread count set to ``n`` for the block, restored after (uses_syrk reads it)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def test_gram_product_syrk_path_is_symmetric_and_within_the_inner_product_bound():
+    """``gram_product(x, x)`` on the CPU without autograd runs as BLAS syrk (one triangle): exactly
+    symmetric, and every entry within the inner-product bound ``gamma_d sum_k |x_ik x_jk|`` of the
+    float64 product (Higham 2002, eq. 3.5), as any summation order is."""
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(300, 257, generator=g, dtype=torch.float32)
+    with _torch_threads(1):
+        assert K.uses_syrk(x, x)
+        p = K.gram_product(x, x)
+    assert p.dtype == torch.float32 and p.shape == (300, 300)
+    assert torch.equal(p, p.T)
+    exact = x.double() @ x.double().T
+    u = 2.0**-24
+    d = x.shape[1]
+    bound = (d * u / (1 - d * u)) * (x.double().abs() @ x.double().abs().T)
+    assert bool(((p.double() - exact).abs() <= bound).all())
+
+
+def test_gram_product_falls_back_to_torch_when_it_must():
+    """Autograd, distinct operands, few rows or columns, half precision, or several torch threads
+    with a small product: ``torch.mm`` (gradients flow)."""
+    g = torch.Generator().manual_seed(6)
+    with _torch_threads(1):
+        x = torch.randn(100, 300, generator=g, dtype=torch.float64, requires_grad=True)
+        assert not K.uses_syrk(x, x)
+        K.gram_product(x, x).sum().backward()
+        assert torch.allclose(x.grad, 2 * x.detach().sum(0).expand_as(x), rtol=1e-12, atol=1e-12)
+        y = torch.randn(100, 300, generator=g, dtype=torch.float64)
+        assert not K.uses_syrk(y, y.clone()) and not K.uses_syrk(y[:10], y[:10])
+        z = y[:, :8]
+        assert not K.uses_syrk(z, z)
+        assert not K.uses_syrk(y.half(), y.half()) and K.uses_syrk(y, y)
+    with _torch_threads(2):
+        assert not K.uses_syrk(y, y)  # 100^2 * 300 multiply-adds: far below the multi-thread threshold
+
+
+def test_tile_size_keeps_one_tile_when_the_diagonal_runs_as_syrk():
+    assert _tile_size(1000, 1000, True, 2048, syrk=True) == 1000
+    assert _tile_size(1000, 1000, True, 2048, syrk=False) == 500
+
+
+def test_mmd_and_kid_agree_between_syrk_and_general_paths():
+    """The same estimate through the syrk self-Grams (no grad) and through torch.mm (grad on): the
+    two differ only by the rounding of the products, bounded here by the float32 inner-product
+    bound summed over the Gram (values O(1), n^2 entries of error <= gamma_d * O(d) each)."""
+    g = torch.Generator().manual_seed(7)
+    x = torch.relu(torch.randn(600, 300, generator=g))
+    y = torch.relu(torch.randn(600, 300, generator=g)) * 1.05
+    for kern in (K.get("polynomial"), K.get("gaussian", bandwidth=10.0)):
+        with _torch_threads(1):
+            assert K.uses_syrk(x, x)
+            fast = float(dv.mmd2(x, y, kern))
+        slow = float(dv.mmd2(x.clone().requires_grad_(), y, kern).detach())
+        d, u = 300, 2.0**-24
+        # each Gram entry's argument is off by <= gamma_d * (sum |x_ik x_jk|) / d ~ d u for these
+        # features; the cubic (or the exponential's slope) multiplies it by <= 3 (1 + 1)^2 = 12
+        assert abs(fast - slow) <= 12 * 4 * d * u, (kern, fast, slow)

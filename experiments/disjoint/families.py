@@ -24,13 +24,13 @@ alpha = 1, length scale h) ``(1 + r2 / (2 h^2))^-1``, bandwidth ``h`` (1 unless 
 
 What is here is specific to the families: samplers, the closed forms along them (written without
 cancellation, since the (C) evidence evaluates them at theta = 1e-8) and the sup over the feature
-scale.  General formulas come from :mod:`divergences`: the kernels, the SMMD scale
-(``dv.smmd_scale``), the JSD quadrature of the Gaussian control (``dv.continuous.f_divergence``).
-The Gaussian control's ``kl`` and ``mmd2`` are the equal-covariance cases of ``dv.gaussian.kl`` and
-``dv.gaussian.mmd2`` (the tests check them against those); they are kept in their
-``theta^2 / 2`` and ``expm1`` forms because the general formulas subtract O(1) terms
-(``tr(S1^-1 S0) - d``, ``E k(X,X') + E k(Y,Y') - 2 E k(X,Y)``), exact only to ~1e-16 absolute: at
-theta = 1e-8 they return 0 where the values are 5e-17 and 1.9e-17.
+scale.  General formulas come from :mod:`divergences`: the kernels and their cancellation-free gaps
+(``RadialKernel.gap``, of which every MMD closed form here is a sum or an integral), the SMMD scale
+(``dv.smmd2_from_mmd2``), the JSD quadrature of the Gaussian control (``dv.continuous.f_divergence``),
+and the Gaussian control's ``kl`` and ``mmd2`` (``dv.gaussian.kl``, ``dv.gaussian.mmd2``, whose
+equal-covariance branches return ``theta^2 / 2`` and ``-2 c expm1(-q / 2)`` without the O(1)
+cancellations of the general formulas, which return 0 at theta = 1e-8 where the values are 5e-17
+and 1.9e-17).
 
 Deep-kernel quantities use the linear features of seed 002: ``phi_psi(x) = psi^T x`` with the top
 kernel ``k(a, b) = exp(-(a - b)^2 / 2)`` (:data:`TOP_KERNEL`), so
@@ -91,17 +91,12 @@ def kernel_gap(r2: np.ndarray | float, delta: np.ndarray | float, name: str = "g
                bandwidth: float = 1.0) -> np.ndarray:
     """``kernel(r2) - kernel(r2 + delta)`` without cancellation (needed as theta -> 0).
 
-    Gaussian ``-exp(-s) expm1(-t)``, rq ``t / ((1 + s)(1 + s + t))`` with ``s = r2 / (2 h^2)``,
-    ``t = delta / (2 h^2)``: the differences of the two kernels above, rearranged exactly (the
-    closed forms of the families are sums of such gaps).
+    The named kernel's ``dv.kernels`` gap (:meth:`divergences.kernels.RadialKernel.gap`: Gaussian
+    ``-exp(-s) expm1(-t)``, rq ``t / ((1 + s)(1 + s + t))``, ``s = r2 / (2 h^2)``, ``t = delta / (2 h^2)``);
+    the closed forms of the families are sums of such gaps.  numpy in, numpy out.
     """
-    s = np.asarray(r2, dtype=float) / (2.0 * bandwidth**2)
-    t = np.asarray(delta, dtype=float) / (2.0 * bandwidth**2)
-    if name == "gaussian":
-        return -np.exp(-s) * np.expm1(-t)
-    if name == "rq":
-        return t / ((1.0 + s) * (1.0 + s + t))
-    raise ValueError(f"name: unknown kernel {name!r}; expected one of {list(KERNELS)}")
+    return np.asarray(_kernel_object(name, bandwidth).gap(np.asarray(r2, dtype=float),
+                                                          np.asarray(delta, dtype=float)))
 
 
 def sup_over_scale(f: Callable[[np.ndarray], np.ndarray], theta: float, *, n_grid: int = 1201
@@ -141,8 +136,9 @@ def _triangular_mean(g: Callable[[float], float]) -> float:
 
 
 def _dirac_mmd2_feature(t: np.ndarray) -> np.ndarray:
-    """MMD^2 of ``delta_0`` vs ``delta_t`` under ``exp(-(a-b)^2/2)``: ``2 (1 - exp(-t^2/2))``."""
-    return 2.0 * kernel_gap(0.0, np.asarray(t, dtype=float) ** 2)
+    """MMD^2 of ``delta_0`` vs ``delta_t`` under :data:`TOP_KERNEL` ``exp(-(a-b)^2/2)``:
+    ``2 (k(0) - k(t^2)) = 2 (1 - exp(-t^2/2))`` (its cancellation-free gap)."""
+    return 2.0 * np.asarray(TOP_KERNEL.gap(0.0, np.asarray(t, dtype=float) ** 2))
 
 
 @dataclass(frozen=True)
@@ -333,10 +329,17 @@ class GaussianShift(Family):
                                             lower=lo, upper=hi, log_density=True, epsabs=1e-14, epsrel=1e-12)
         return val
 
+    def _moments(self, theta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(0, theta e_1, I_d)``: the means of P and Q_theta and their common covariance."""
+        m1 = np.zeros(self.dim)
+        m1[0] = theta
+        return np.zeros(self.dim), m1, np.eye(self.dim)
+
     def kl(self, theta: float) -> float:
-        """``KL(N(0, I) || N(theta e_1, I)) = theta^2 / 2`` (``dv.gaussian.kl`` with equal covariances,
-        without its ``tr - d`` cancellation; module docstring)."""
-        return 0.5 * theta * theta
+        """``KL(N(0, I) || N(theta e_1, I)) = theta^2 / 2``: ``dv.gaussian.kl``, whose equal-covariance
+        branch ``1/2 dm^T S^-1 dm`` keeps full relative accuracy at theta = 1e-8 (module docstring)."""
+        m0, m1, eye = self._moments(theta)
+        return float(dv.gaussian.kl(m0, eye, m1, eye))
 
     def tv(self, theta: float) -> float:
         """``TV = 2 Phi(|theta| / 2) - 1``."""
@@ -347,13 +350,12 @@ class GaussianShift(Family):
         return abs(theta)
 
     def mmd2(self, theta: float, kernel_name: str = "gaussian", bandwidth: float = 1.0) -> float:
-        """Gaussian kernel: ``2 (1 + 2/h^2)^(-d/2) (1 - exp(-theta^2 / (2 (h^2 + 2))))`` (``dv.gaussian.mmd2``
-        with equal covariances, with ``expm1``; module docstring); rq (d = 1 only):
-        ``2 E[k(D^2) - k((D + theta)^2)]``, D ~ N(0, 2), by quadrature."""
-        h2 = bandwidth**2
+        """Gaussian kernel: ``dv.gaussian.mmd2``, here ``2 (1 + 2/h^2)^(-d/2) (1 - exp(-theta^2 / (2 (h^2 + 2))))``
+        (its equal-covariance ``expm1`` branch; module docstring); rq (d = 1 only):
+        ``2 E[k(D^2) - k((D + theta)^2)]``, D ~ N(0, 2), by quadrature of the kernel gap."""
         if kernel_name == "gaussian":
-            return float(2.0 * (1.0 + 2.0 / h2) ** (-self.dim / 2.0)
-                         * -math.expm1(-theta * theta / (2.0 * (h2 + 2.0))))
+            m0, m1, eye = self._moments(theta)
+            return float(dv.gaussian.mmd2(m0, eye, m1, eye, bandwidth))
         if self.dim != 1:
             raise ValueError(f"kernel_name: {kernel_name!r} closed form only for dim = 1")
         sd = math.sqrt(2.0)
@@ -362,10 +364,13 @@ class GaussianShift(Family):
         return 2.0 * integrate.quad(f, -40.0, 40.0, epsabs=1e-16, epsrel=1e-10, limit=400, points=[0.0])[0]
 
     def feature_mmd2(self, theta: float, a: np.ndarray) -> np.ndarray:
-        """``phi P = N(0, a^2)``, ``phi Q = N(a theta, a^2)``:
-        ``2 (1 + 2a^2)^(-1/2) (1 - exp(-a^2 theta^2 / (2 (1 + 2 a^2))))``."""
-        a2 = np.asarray(a, dtype=float) ** 2
-        return 2.0 / np.sqrt(1.0 + 2.0 * a2) * -np.expm1(-a2 * theta * theta / (2.0 * (1.0 + 2.0 * a2)))
+        """``phi P = N(0, a^2)``, ``phi Q = N(a theta, a^2)`` under :data:`TOP_KERNEL`: ``dv.gaussian.mmd2``
+        batched over the scales, ``2 (1 + 2a^2)^(-1/2) (1 - exp(-a^2 theta^2 / (2 (1 + 2 a^2))))``."""
+        a = np.asarray(a, dtype=float)
+        flat = a.reshape(-1, 1)
+        cov = (flat * flat)[:, :, None]
+        val = dv.gaussian.mmd2(np.zeros_like(flat), cov, flat * theta, cov, TOP_KERNEL.bandwidth)
+        return np.asarray(val).reshape(a.shape)
 
 
 def triangular_gauss(theta: float, c: np.ndarray | float) -> np.ndarray:

@@ -6,8 +6,9 @@ clean-fid ``kernel_distance`` (their own subsets: numpy RandomState).
 Size users run: n = m = 5000 float32 features of d = 2048 (Inception pool3), subsets of 1000.
 Timed with 10 subsets per call (100 in the usual protocol: the cost is linear in the count).
 Floor: three 1000 x 2048 x 1000 Gram products per subset, 2 s^2 d FLOPs each, at the measured
-float32 GEMM rate (ours computes only the upper-triangle tiles of the within-sample Grams, so it
-can go below this floor; see ``dv.kid``).
+float32 GEMM rate.  Ours and the numpy peers compute the within-sample Grams ``x x^T`` by BLAS
+syrk (one triangle: ``divergences.kernels.gram_product``; numpy's ``a @ a.T``), half those FLOPs,
+so both can go below this floor: the syrk floor is two thirds of it.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ within-sample sums): ``torch.cdist`` + ``exp``, and the matmul expansion
 ``|a|^2 + |b|^2 - 2 a.b``.  Sizes: d = 2048 (feature space) at n = m = 2000 and 5000, and d = 64
 at n = m = 5000; float32 inputs, x ~ N(0, I), y ~ 1.1 N(0, I) + 0.05.  Reference: float64 matmul
 expansion on centred data.  Floor: the Gram GEMMs ``2 d (n^2 + m^2 + n m)`` FLOPs at the measured
-float32 rate (ours computes only the upper-triangle tiles of Kxx and Kyy, so it can beat it).
+float32 rate (ours computes only one triangle of Kxx and Kyy: BLAS syrk on the CPU through
+``divergences.kernels.gram_product``, upper-triangle tiles elsewhere, so it can beat it).
 """
 
 from __future__ import annotations
