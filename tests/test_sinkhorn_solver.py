@@ -35,12 +35,13 @@ def _value_bound(cost: np.ndarray, n: int, tol: float) -> float:
 
 @pytest.mark.parametrize("reg", [1.0, 0.1])
 def test_value_equals_pots_converged_sinkhorn_log(reg: float) -> None:
-    """POT's dual value eps(<a, log(u/a)> + <b, log(v/b)>) at stopThr 1e-12 is OT_eps at convergence."""
+    """POT's dual value eps(<a, log(u/a)> + <b, log(v/b)>) is OT_eps at convergence; POT stops at
+    stopThr 1e-9, the marginal tolerance the bound assumes for each solver."""
     n = 300 if reg == 1.0 else 150
     x, y = _problem(n, 3)
     a = np.full(n, 1 / n)
     M = ot.dist(x, y)
-    _, log = ot.sinkhorn(a, a, M, reg, method="sinkhorn_log", log=True, stopThr=1e-12,
+    _, log = ot.sinkhorn(a, a, M, reg, method="sinkhorn_log", log=True, stopThr=1e-9,
                           numItermax=200_000, warn=False)
     ref = reg * (np.sum(a * (log["log_u"] - np.log(a))) + np.sum(a * (log["log_v"] - np.log(a))))
     got = dv.sinkhorn(x, y, reg=reg, p=2, debiased=False)
