@@ -16,10 +16,11 @@ W = importlib.import_module("divergences.wasserstein")  # the module (dv.wassers
 
 @pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
 def test_in_place_cost_equals_the_autograd_form(p: float) -> None:
-    """n m d = 4.5e6 > the direct-difference limit: the expansion ||x||^2 + ||y||^2 - 2 x.y is
-    used on both paths.  They differ only in how the -2 x.y term is added (fused addmm_ or not),
-    so the squared distances agree within the expansion's rounding bound (d + 2) u (|x|^2 + |y|^2)
-    per term, twice; the p-th power of the root carries it as (p/2) sq^(p/2-1) |delta sq|."""
+    """n m d = 4.5e6 > the direct-difference limit: the autograd path uses the expansion
+    ||x||^2 + ||y||^2 - 2 x.y; the no-grad float64 path at d = 2 takes scipy's cdist (exact
+    differences, error a few u of each entry), so the two agree within the expansion's rounding
+    bound (d + 2) u (|x|^2 + |y|^2) per term, twice; the p-th power of the root carries it as
+    (p/2) sq^(p/2-1) |delta sq|."""
     g = torch.Generator().manual_seed(0)
     x = torch.randn(1500, 2, generator=g, dtype=torch.float64)
     y = torch.randn(1500, 2, generator=g, dtype=torch.float64) + 0.5
@@ -40,6 +41,45 @@ def test_in_place_cost_equals_the_autograd_form(p: float) -> None:
         bound = (dsq.sqrt() if p == 1 else (p / 2) * top ** (p / 2 - 1) * dsq) + 8 * u * ref.abs()
     assert bool(((lean - ref).abs() <= bound).all())
     assert lean.shape == (1500, 1500) and bool((lean >= 0).all())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("d", [2, 20])
+@pytest.mark.parametrize("grad", [False, True])
+@pytest.mark.parametrize("p", [1.0, 2.0])
+def test_every_direct_cost_path_is_within_its_rounding_bound(dtype: torch.dtype, d: int, grad: bool, p: float) -> None:
+    """n m d <= the direct limit: each path (scipy cdist for float64 without autograd and d <= 16,
+    coordinate-by-coordinate sums for float32 or autograd, the (n, m, d) broadcast for d > 16)
+    sums exact-ish squared differences of the centred samples.  Against float64 differences of
+    the same inputs: centring moves each difference by <= u (|xc_k| + |yc_k|), the difference,
+    square and d-term sum add <= (d + 3) u sq, so |sq_hat - sq| <= (d + 4) u sq + 2 u sum_k
+    |diff_k| (|xc_k| + |yc_k|) (first order, x 1.01); the root carries it as
+    |sqrt a - sqrt b| <= |a - b| / (sqrt a + sqrt b) plus its own u."""
+    g = torch.Generator().manual_seed(d)
+    x = (torch.randn(200, d, generator=g, dtype=torch.float64) * 3 + 5).to(dtype)
+    y = (torch.randn(150, d, generator=g, dtype=torch.float64) * 2 + 4).to(dtype)
+    assert 200 * 150 * d <= W._DIRECT_DIFF_LIMIT
+    xr = x.clone().requires_grad_(grad)
+    with torch.set_grad_enabled(grad):
+        got = W._cost(xr, y, p)
+    assert got.dtype == dtype and got.shape == (200, 150) and got.requires_grad == grad
+    if grad:  # and it differentiates: d sum_j ||x_i - y_j|| / dx_i = sum_j (x_i - y_j) / ||x_i - y_j||
+        got.sum().backward()
+        assert xr.grad is not None and bool(torch.isfinite(xr.grad).all())
+    got = got.detach().double()
+    u = torch.finfo(dtype).eps / 2
+    x64, y64 = x.double(), y.double()
+    c = torch.cat([x64, y64]).mean(0)
+    diff = x64[:, None, :] - y64[None, :, :]
+    sq = (diff ** 2).sum(-1)
+    spread = (diff.abs() * ((x64 - c).abs()[:, None, :] + (y64 - c).abs()[None, :, :])).sum(-1)
+    dsq = 1.01 * ((d + 4) * u * sq + 2 * u * spread) + (d + 4) * u * float(c.abs().max()) ** 2 * 2 ** -40
+    if p == 2:
+        bound, exact = dsq, sq
+    else:
+        exact = sq.sqrt()
+        bound = dsq / (exact + (sq - dsq).clamp_min(0).sqrt()).clamp_min(1e-300) + 2 * u * exact
+    assert bool(((got - exact).abs() <= bound).all()), float(((got - exact).abs() / bound).max())
 
 
 def test_exact_ot_value_is_the_dot_of_plan_and_cost() -> None:

@@ -72,8 +72,10 @@ if [[ $SMOKE == 1 ]]; then
         --set train.n_critic=1 --set generator.ch=4 --set discriminator.ch=4 --set eval.every=2 --set eval.n=32
         --set eval.batch_size=32 --set eval.kid_subsets=2 --set eval.kid_subset_size=16 --set train.checkpoint_every=2)
   LEFT=120
+  THREADS=1                                # five processes share the CPU's cores: one thread each
 else
   SETS=()
+  THREADS=2                                # host-side threads per run (data loading, metrics)
 fi
 if (( LEFT < 60 )); then echo "only ${LEFT}s left for the comparison; running it anyway for 60 s"; LEFT=60; fi
 echo "training the five methods side by side for at most ${LEFT}s"
@@ -81,7 +83,7 @@ pids=()
 for m in $METHODS; do
   timeout --signal=INT --kill-after=20 "$LEFT" $PY -m experiments.image_comparison train \
     --config experiments/train_configs/image/gpu64.yaml "experiments/train_configs/image/losses/$m.yaml" \
-    --out "$OUT/gpu/runs/gpu64/$m/seed0" --device "$DEV" --threads 2 "${SETS[@]}" \
+    --out "$OUT/gpu/runs/gpu64/$m/seed0" --device "$DEV" --threads "$THREADS" "${SETS[@]}" \
     > "$OUT/gpu/train_$m.log" 2>&1 &
   pids+=($!)
 done

@@ -38,8 +38,8 @@ def _reference(mu1: np.ndarray, S1: np.ndarray, mu2: np.ndarray, S2: np.ndarray)
 
 
 def cases() -> Iterator[Case]:
-    fx = features(0, N).astype(np.float64)
-    fy = (features(1, N) * 1.05).astype(np.float64)
+    fx = features(0, N, D).astype(np.float64)
+    fy = (features(1, N, D) * 1.05).astype(np.float64)
     mu1, mu2 = fx.mean(0), fy.mean(0)
     S1, S2 = np.cov(fx, rowvar=False), np.cov(fy, rowvar=False)
     t1, t2, T1, T2 = (torch.from_numpy(a) for a in (mu1, mu2, S1, S2))
