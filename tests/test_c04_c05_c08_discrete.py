@@ -185,6 +185,10 @@ def test_c08_data_processing_inequality(name, kw, pq, m, seed):
 @given(pq1=prob_pair(min_k=4, max_k=4), pq2=prob_pair(min_k=4, max_k=4), lam=st.floats(0.0, 1.0))
 def test_c08_joint_convexity(name, kw, pq1, pq2, lam):
     (p1, q1), (p2, q2) = pq1, pq2
+    # the mixture must be the mixture: positive entries are >= 1e-3 / 4 here, so lam >= 2^-1000
+    # keeps every lam * entry far above underflow (a subnormal lam rounds lam * q1_i to 0 while
+    # lam * p1_i survives, a support change the real mixture does not have)
+    assume(lam == 0.0 or lam >= 2.0 ** -1000)
     mix = dv.f_divergence(_normalise(lam * p1 + (1 - lam) * p2), _normalise(lam * q1 + (1 - lam) * q2), name, **kw)
     d1 = dv.f_divergence(p1, q1, name, **kw)
     d2 = dv.f_divergence(p2, q2, name, **kw)
