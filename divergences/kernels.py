@@ -95,8 +95,13 @@ def _pow2(m: torch.Tensor) -> torch.Tensor:
 
 
 def _absmax(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    a = x.detach().abs().amax()
-    return a if y is x else torch.maximum(a, y.detach().abs().amax())
+    """``max |entries|`` of ``x`` and ``y`` (0-d, no gradient): ``max(-min, max)`` from one
+    ``aminmax`` reduction per tensor (no ``|x|`` copy; exact, as negation is)."""
+    def one(t: torch.Tensor) -> torch.Tensor:
+        lo, hi = torch.aminmax(t.detach())
+        return torch.maximum(-lo, hi)
+    a = one(x)
+    return a if y is x else torch.maximum(a, one(y))
 
 
 def _unit_roundoff(dtype: torch.dtype) -> float:
@@ -143,22 +148,23 @@ def scaled_sq_dists(x: torch.Tensor, y: torch.Tensor, *, center: bool = True) ->
     inputs' dtype).
     """
     same = x is y
+    grad = not _no_grad(x, y)
     with _no_autocast(x):
         s = _pow2(_absmax(x, y))
         x = x / s.to(x.dtype)
         y = x if same else y / s.to(y.dtype)
         if center:
             c = (x.mean(0) if same else (x.sum(0) + y.sum(0)) / (x.shape[0] + y.shape[0])).detach()
-            x = x - c
-            y = x if same else y - c
+            # without autograd, x and y are now fresh buffers: centre and rescale them in place
+            x = x - c if grad else x.sub_(c)
+            y = x if same else (y - c if grad else y.sub_(c))
             s2 = _pow2(_absmax(x, y))
-            x = x / s2.to(x.dtype)
-            y = x if same else y / s2.to(y.dtype)
+            x = x / s2.to(x.dtype) if grad else x.div_(s2.to(x.dtype))
+            y = x if same else (y / s2.to(y.dtype) if grad else y.div_(s2.to(y.dtype)))
             s = s * s2
-        grad = not _no_grad(x, y)
         xx = (x * x).sum(1)
         yy = xx if same else (y * y).sum(1)
-        if uses_syrk(x, y):  # x x^T from one triangle (gram_product), then the two norms in place
+        if uses_numpy_blas(x, y):  # numpy BLAS (x x^T from one triangle), then the two norms in place
             d2 = gram_product(x, y).mul_(-2).add_(xx[:, None]).add_(yy[None, :])
         else:
             d2 = torch.addmm(xx[:, None], x, y.T, beta=1, alpha=-2)
@@ -260,44 +266,59 @@ _SYRK_MIN_DIM = 256     # below this the n x n output, not the product, dominate
 _SYRK_MULTI_THREAD_MADDS = 2**35  # with several torch threads: only products this large (see below)
 
 
-def uses_syrk(x: torch.Tensor, y: torch.Tensor) -> bool:
-    """True when :func:`gram_product` computes ``x x^T`` by a symmetric rank-k update (see there).
+def uses_numpy_blas(x: torch.Tensor, y: torch.Tensor) -> bool:
+    """True when :func:`gram_product` computes ``x @ y.T`` through numpy's BLAS (see there).
 
     Conditions, each measured on the peer benchmarks (``results/benchmarks/peers``, 2-core AMD EPYC):
-    ``y is x``; a float32 / float64 CPU tensor without autograd; ``n >= 64`` rows and ``d >= 256``
-    columns (at d = 64 the syrk path made MMD^2 of 5000 points 12 % slower); and torch running
-    single-threaded, or a product of at least ``2^35`` multiply-adds.  The last rule is because
-    numpy's BLAS threads and torch's OpenMP workers (which spin-wait after each parallel op)
+    float32 / float64 CPU tensors of one dtype without autograd; ``n, m >= 64`` rows and
+    ``d >= 256`` columns (at d = 64 the syrk path made MMD^2 of 5000 points 12 % slower); and torch
+    running single-threaded, or a product of at least ``2^35`` multiply-adds.  The last rule is
+    because numpy's BLAS threads and torch's OpenMP workers (which spin-wait after each parallel op)
     contend for the cores: with 2 threads, KID's 1000-row subsets ran 1.9x and MMD^2 at d = 64 2.2x
     slower through numpy, while the FID's 2048 x 10 000 covariance (4e10) still gained 10 %.
     """
-    if not (y is x and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and x.ndim == 2
-            and x.shape[0] >= _SYRK_MIN_ROWS and x.shape[1] >= _SYRK_MIN_DIM and _no_grad(x)):
+    ok = (x.device.type == "cpu" and y.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+          and y.dtype == x.dtype and x.ndim == 2 and y.ndim == 2 and x.shape[1] == y.shape[1]
+          and min(x.shape[0], y.shape[0]) >= _SYRK_MIN_ROWS and x.shape[1] >= _SYRK_MIN_DIM and _no_grad(x, y))
+    if not ok:
         return False
-    return torch.get_num_threads() == 1 or x.shape[0] * x.shape[0] * x.shape[1] >= _SYRK_MULTI_THREAD_MADDS
+    return torch.get_num_threads() == 1 or x.shape[0] * y.shape[0] * x.shape[1] >= _SYRK_MULTI_THREAD_MADDS
+
+
+def uses_syrk(x: torch.Tensor, y: torch.Tensor) -> bool:
+    """True when :func:`gram_product` computes ``x x^T`` by a symmetric rank-k update: ``y is x``
+    and the conditions of :func:`uses_numpy_blas`."""
+    return y is x and uses_numpy_blas(x, x)
 
 
 def gram_product(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``x @ y.T`` in the inputs' dtype; for ``y is x`` on the CPU without autograd, ``x x^T`` by BLAS syrk.
+    """``x @ y.T`` in the inputs' dtype, through numpy's BLAS where :func:`uses_numpy_blas` holds.
 
-    A symmetric product ``x x^T`` needs only one triangle: ``n (n + 1) d`` flops against the
-    ``2 n^2 d`` of a general product.  torch has
-    no symmetric rank-k entry point; numpy's ``a @ a.T`` calls BLAS ``?syrk`` when both operands
-    view one buffer (numpy's ``cblas_matrixproduct``), and the result is exactly symmetric.  That path
-    is taken under the conditions of :func:`uses_syrk` (CPU, float32 / float64, no autograd, large
-    enough, and single-threaded torch or a very large product; the result shares no memory with
-    ``x``; a transposed view such as ``f.T`` for the covariance ``f^T f`` is used as it is);
-    otherwise ``torch.mm``.  The numpy product runs in numpy's BLAS
-    thread pool (``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS``, not ``torch.set_num_threads``).
-    Measured on a 2-core AMD EPYC, 1 thread, (1000, 2048) float32: 25.6 ms against 46-60 ms for
-    ``torch.mm(x, x.T)`` (``results/benchmarks/peers``).  Same rounding-error bound as any inner
-    product (Higham 2002, eq. 3.5): callers' error bounds are unchanged.
+    A symmetric product ``x x^T`` (``y is x``) needs only one triangle: ``n (n + 1) d`` flops
+    against the ``2 n^2 d`` of a general product.  torch has no symmetric rank-k entry point;
+    numpy's ``a @ a.T`` calls BLAS ``?syrk`` when both operands view one buffer (numpy's
+    ``cblas_matrixproduct``), and the result is exactly symmetric.  A product of two different
+    operands under the same conditions goes to numpy's ``?gemm`` too, so that all the Gram blocks of
+    one estimate (KID's ``Kxx, Kyy, Kxy``) run in one BLAS.  The result shares no memory with the
+    inputs; a transposed view such as ``f.T`` for the covariance ``f^T f`` is used as it is.
+    Otherwise (GPU, autograd, small, several torch threads with a small product) ``x @ y.T`` in
+    torch.  The numpy product runs in numpy's BLAS thread pool (``OPENBLAS_NUM_THREADS`` /
+    ``OMP_NUM_THREADS``, not ``torch.set_num_threads``).  Measured on a 2-core AMD EPYC, 1 thread,
+    (1000, 2048) float32 operands: syrk 24-26 ms and numpy gemm 49-53 ms against 54-56 ms for
+    ``torch.mm`` (MKL) with either operand pair (``results/benchmarks/peers``).  Same
+    rounding-error bound as any inner product (Higham 2002, eq. 3.5): callers' error bounds are
+    unchanged.
     """
-    if uses_syrk(x, y):
-        a = x.detach().numpy()  # a view; a transposed (F-ordered) operand is fine for syrk
+    if uses_numpy_blas(x, y):
+        a = x.detach().numpy()  # a view; a transposed (F-ordered) operand is fine for BLAS
         if not (a.flags.c_contiguous or a.flags.f_contiguous):
             a = a.copy()
-        return torch.from_numpy(a @ a.T)
+        if y is x:
+            return torch.from_numpy(a @ a.T)
+        b = y.detach().numpy()
+        if not (b.flags.c_contiguous or b.flags.f_contiguous):
+            b = b.copy()
+        return torch.from_numpy(a @ b.T)
     return x @ y.T
 
 
@@ -729,7 +750,7 @@ class Polynomial(Kernel):
 
     def _gram(self, x, y):
         with _no_autocast(x):
-            if uses_syrk(x, y):  # the KID self-Grams: one triangle (gram_product)
+            if uses_numpy_blas(x, y):  # KID's Grams in numpy's BLAS (self-Grams: one triangle)
                 ip = gram_product(x, y).mul_(self._g(x.shape[1])).add_(float(self.coef0))
             else:
                 ip = torch.addmm(torch.full((1, 1), float(self.coef0), dtype=x.dtype, device=x.device),

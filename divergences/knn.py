@@ -190,6 +190,35 @@ def _kth_kdtree(q: torch.Tensor, ref: torch.Tensor, rank: int) -> tuple[torch.Te
             torch.as_tensor(idx.astype(np.int64), device=q.device))
 
 
+def _uses_tree(method: str, *ts: torch.Tensor) -> bool:
+    """``method`` resolved: the k-d tree for ``"kdtree"``, and for ``"auto"`` in d <= ``_KDTREE_MAX_D`` on CPU."""
+    if method == "auto":
+        return ts[0].shape[1] <= _KDTREE_MAX_D and all(t.device.type == "cpu" for t in ts)
+    return method == "kdtree"
+
+
+def _tree_rho_nu(x: torch.Tensor, y: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(rho_k, nu_k)`` by two scipy cKDTree searches, both queried in the leaf order of x's tree.
+
+    Only for uses that are invariant under one common permutation of the points (the KL estimate,
+    the duplicate policy): the entries come back in the order ``tree.indices``, not ``x``'s.
+    Querying points that are neighbours in space one after the other keeps the tree nodes they
+    visit in cache; measured on a 2-core AMD EPYC, d = 3, 40 interleaved rounds: 3-7 % less time
+    than querying in ``x``'s order (n = 2000 and 10 000).  No autograd (values only); the
+    distances are those of :func:`_kth_kdtree` (rank ``k + 1`` with self, rank ``k`` in y).
+    """
+    from scipy.spatial import cKDTree
+
+    xa = x.detach().cpu().to(torch.float64).numpy()
+    ya = y.detach().cpu().to(torch.float64).numpy()
+    tree = cKDTree(xa, compact_nodes=False)
+    xp = xa[tree.indices]
+    rho = tree.query(xp, k=[k + 1])[0][:, 0]
+    nu = cKDTree(ya, compact_nodes=False).query(xp, k=[k])[0][:, 0]
+    return (torch.from_numpy(rho).to(device=x.device, dtype=x.dtype),
+            torch.from_numpy(nu).to(device=x.device, dtype=x.dtype))
+
+
 def _kth_distance(q: torch.Tensor, ref: torch.Tensor, k: int, exclude_self: bool,
                   method: str = "auto") -> torch.Tensor:
     """Exact distance from each row of ``q`` to its k-th nearest row of ``ref``.
@@ -204,9 +233,7 @@ def _kth_distance(q: torch.Tensor, ref: torch.Tensor, k: int, exclude_self: bool
     differentiable in ``q`` and ``ref``, when a gradient is needed), so zeros and ties are exact.
     """
     rank = k + 1 if exclude_self else k
-    d = ref.shape[1]
-    if method == "auto":
-        method = "kdtree" if (d <= _KDTREE_MAX_D and q.device.type == "cpu") else "brute"
+    method = "kdtree" if _uses_tree(method, q, ref) else "brute"
     grad = _needs_grad(q, ref)
     if method == "kdtree":
         dist, idx = _kth_kdtree(q, ref, rank)
@@ -298,8 +325,11 @@ def _kl_estimate(xt: torch.Tensor, yt: torch.Tensor, k: int, zero_distance: str,
     xt, yt, _ = _unit_scale(xt, yt)
     n, d = xt.shape
     m = yt.shape[0]
-    rho = _kth_distance(xt, xt, k, True, method)
-    nu = _kth_distance(xt, yt, k, False, method)
+    if _uses_tree(method, xt, yt) and not _needs_grad(xt, yt):
+        rho, nu = _tree_rho_nu(xt, yt, k)  # in one common order: the estimate is a mean over points
+    else:
+        rho = _kth_distance(xt, xt, k, True, method)
+        nu = _kth_distance(xt, yt, k, False, method)
     rho, nu = _zero_policy(rho, nu, k, zero_distance, f"{own}, {ref}", own, ref)
     return d * torch.log(nu / rho).mean() + math.log(m / (n - 1))
 

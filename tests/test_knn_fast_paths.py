@@ -77,3 +77,33 @@ def test_brute_gradient_matches_kdtree_gradient(rng):
         dv.knn_kl(xt, torch.tensor(y), k=2, method=method).backward()
         grads.append(xt.grad)
     torch.testing.assert_close(grads[0], grads[1], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("d,k", [(1, 1), (3, 1), (3, 5), (6, 2)])
+def test_tree_estimate_in_leaf_order_equals_the_formula_on_reference_distances(rng, d, k):
+    """``knn_kl`` without autograd takes both tree searches in the leaf order of x's tree
+    (``_tree_rho_nu``): the estimate is the formula on the brute-force distances up to the rounding
+    of an n-term mean of logs (<= n 2^-53 times the mean |term|) and the distance errors
+    ((d + 2) 2^-53 relative each, so <= 2 (d + 2) 2^-53 per log ratio), times d.  With duplicates and
+    ``zero_distance="drop"`` the pairs (rho_i, nu_i) must stay together: the dropped points are
+    those with a zero in either, and a mismatched pairing would drop other terms."""
+    n, m = 400, 350
+    x, y = rng.normal(size=(n, d)), rng.normal(0.4, 1.2, size=(m, d))
+    x[21:22 + k - 1] = x[20]  # k + 1 copies: rho_k = 0 at points 20..20+k
+    y[5:5 + k] = x[30]  # k copies in y: nu_k = 0 at point 30
+    assert knn._uses_tree("auto", torch.from_numpy(x), torch.from_numpy(y))
+    from scipy.spatial import cKDTree
+    assert not np.array_equal(cKDTree(x, compact_nodes=False).indices, np.arange(n))  # another order
+    rho, nu = _brute_kth(x, x, k, True), _brute_kth(x, y, k, False)
+    keep = (rho > 0) & (nu > 0)
+    assert keep.sum() == n - (k + 2)
+    terms = np.log(nu[keep] / rho[keep])
+    want = d * terms.mean() + np.log(m / (n - 1))
+    with pytest.warns(RuntimeWarning, match=f"{n - keep.sum()} of {n} points"):
+        got = dv.knn_kl(x, y, k=k, zero_distance="drop")
+    tol = d * ((n + 4) * 2.0 ** -53 * np.abs(terms).mean() + 2 * (d + 2) * 2.0 ** -53) + 4 * 2.0 ** -53 * abs(want)
+    assert abs(got - want) <= tol
+    # a mismatched pairing (each rho with the next point's nu) drops other terms: far outside tol
+    shifted = (np.roll(rho, 1) > 0) & (nu > 0)
+    wrong = d * np.log(nu[shifted] / np.roll(rho, 1)[shifted]).mean() + np.log(m / (n - 1))
+    assert abs(wrong - want) > 100 * tol

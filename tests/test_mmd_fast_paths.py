@@ -118,3 +118,63 @@ def test_mmd_and_kid_agree_between_syrk_and_general_paths():
         # each Gram entry's argument is off by <= gamma_d * (sum |x_ik x_jk|) / d ~ d u for these
         # features; the cubic (or the exponential's slope) multiplies it by <= 3 (1 + 1)^2 = 12
         assert abs(fast - slow) <= 12 * 4 * d * u, (kern, fast, slow)
+
+
+def test_gram_product_runs_distinct_operands_through_numpy_gemm_within_the_inner_product_bound():
+    """``gram_product(x, y)`` with ``y`` another tensor (KID's ``Kxy``) goes to numpy's gemm under the
+    same conditions as syrk; each entry is within ``gamma_d sum_k |x_ik y_jk|`` of the float64
+    product (Higham 2002, eq. 3.5), whatever the BLAS's summation order."""
+    g = torch.Generator().manual_seed(8)
+    x = torch.randn(300, 257, generator=g, dtype=torch.float32)
+    y = torch.randn(200, 257, generator=g, dtype=torch.float32)
+    with _torch_threads(1):
+        assert K.uses_numpy_blas(x, y) and not K.uses_syrk(x, y)
+        p = K.gram_product(x, y)
+        pt = K.gram_product(x, y.T.contiguous().T)  # an F-ordered operand is used as it is
+    assert p.dtype == torch.float32 and p.shape == (300, 200)
+    exact = x.double() @ y.double().T
+    d, u = x.shape[1], 2.0**-24
+    bound = (d * u / (1 - d * u)) * (x.double().abs() @ y.double().abs().T)
+    for q in (p, pt):
+        assert bool(((q.double() - exact).abs() <= bound).all())
+    assert not K.uses_numpy_blas(x, y.double())  # mixed dtypes: torch decides (and raises)
+    with _torch_threads(1):
+        yg = y.clone().requires_grad_(True)
+        assert not K.uses_numpy_blas(x, yg)
+        K.gram_product(x, yg).sum().backward()
+        assert torch.allclose(yg.grad, x.sum(0).expand_as(yg), rtol=1e-5, atol=1e-4)
+        assert not K.uses_numpy_blas(x, y[:10])  # few rows: the round trip costs more
+    with _torch_threads(2):
+        assert not K.uses_numpy_blas(x, y)  # a small product with several torch threads
+
+
+def test_absmax_is_the_largest_magnitude_exactly():
+    """``_absmax`` (one aminmax reduction) equals ``max |entries|`` bit for bit, whichever sign holds it."""
+    g = torch.Generator().manual_seed(9)
+    for dtype in (torch.float32, torch.float64):
+        x = torch.randn(50, 7, generator=g, dtype=dtype)
+        y = torch.randn(40, 7, generator=g, dtype=dtype)
+        for t in (x, -x):
+            assert torch.equal(K._absmax(t, t), t.abs().amax())
+        y[3, 2] = -1e6
+        assert float(K._absmax(x, y)) == 1e6
+        x[0, 0] = 2e6
+        assert float(K._absmax(x, y)) == 2e6
+
+
+def test_scaled_sq_dists_leaves_its_inputs_unchanged():
+    """Without autograd the centring and rescaling run in place on scaled copies, never on the inputs,
+    and give the same bits as the out-of-place (autograd) path: the same operations in the same order."""
+    g = torch.Generator().manual_seed(10)
+    x = 3.0 + 100.0 * torch.randn(120, 100, generator=g, dtype=torch.float64)  # d < 256: torch addmm both ways
+    y = -5.0 + 80.0 * torch.randn(90, 100, generator=g, dtype=torch.float64)
+    x0, y0 = x.clone(), y.clone()
+    for threads in (1, 2):
+        with _torch_threads(threads):
+            for a, b in ((x, y), (x, x)):
+                r, s = K.scaled_sq_dists(a, b)
+                assert torch.equal(x, x0) and torch.equal(y, y0)
+                ag = a.clone().requires_grad_(True)
+                bg = ag if b is a else b.clone().requires_grad_(True)
+                rg, sg = K.scaled_sq_dists(ag, bg)
+                assert torch.equal(r, rg.detach()) and torch.equal(s, sg)

@@ -8,7 +8,8 @@ Timed with 10 subsets per call (100 in the usual protocol: the cost is linear in
 Floor: three 1000 x 2048 x 1000 Gram products per subset, 2 s^2 d FLOPs each, at the measured
 float32 GEMM rate.  Ours and the numpy peers compute the within-sample Grams ``x x^T`` by BLAS
 syrk (one triangle: ``divergences.kernels.gram_product``; numpy's ``a @ a.T``), half those FLOPs,
-so both can go below this floor: the syrk floor is two thirds of it.
+so both can go below this floor: the syrk floor is two thirds of it.  With one torch thread ours
+also takes the cross Gram ``x y^T`` through numpy's gemm (the same BLAS as the numpy peers).
 """
 
 from __future__ import annotations
