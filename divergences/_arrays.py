@@ -74,21 +74,23 @@ def pow2_scale(*ts: torch.Tensor) -> float:
     """
     import math
 
-    top = max(_absmax(t) for t in ts)
+    top = max(float(absmax(t)) for t in ts)
     if top == 0 or not math.isfinite(top):
         return 1.0
     return math.ldexp(1.0, math.frexp(top)[1])
 
 
-def _absmax(t: torch.Tensor) -> float:
-    """``max |t|`` (0.0 for an empty tensor) from one ``aminmax`` reduction: no ``|t|`` copy (a
-    (10 000, 2048) float64 feature matrix would need 160 MB for it); exact, as negation is."""
+def absmax(t: torch.Tensor) -> torch.Tensor:
+    """``max |t|`` as a 0-d tensor on ``t``'s device, without gradient (0 for an empty tensor), from
+    one ``aminmax`` reduction: no ``|t|`` copy (a (10 000, 2048) float64 feature matrix would need
+    160 MB for it); exact, as negation is."""
+    t = t.detach()
     if t.numel() == 0:
-        return 0.0
+        return torch.zeros((), dtype=t.dtype if t.is_floating_point() else torch.float64, device=t.device)
     if not t.is_floating_point():
-        return float(t.detach().abs().max())
-    lo, hi = torch.aminmax(t.detach())
-    return max(-float(lo), float(hi))
+        return t.abs().max()
+    lo, hi = torch.aminmax(t)
+    return torch.maximum(-lo, hi)
 
 
 def common_tensors(*pairs: tuple[ArrayLike, str]) -> tuple[torch.Tensor, ...]:

@@ -55,7 +55,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from ._arrays import ArrayLike, common_tensors, is_torch, to_output
+from ._arrays import ArrayLike, absmax, common_tensors, is_torch, to_output
 from ._validation import as_samples, check_choice, check_finite, check_int, check_positive, check_same_dim
 
 __all__: list[str] = []  # accessed as ``dv.kernels.<name>``; nothing re-exported at top level
@@ -95,13 +95,9 @@ def _pow2(m: torch.Tensor) -> torch.Tensor:
 
 
 def _absmax(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``max |entries|`` of ``x`` and ``y`` (0-d, no gradient): ``max(-min, max)`` from one
-    ``aminmax`` reduction per tensor (no ``|x|`` copy; exact, as negation is)."""
-    def one(t: torch.Tensor) -> torch.Tensor:
-        lo, hi = torch.aminmax(t.detach())
-        return torch.maximum(-lo, hi)
-    a = one(x)
-    return a if y is x else torch.maximum(a, one(y))
+    """``max |entries|`` of ``x`` and ``y`` (0-d, no gradient; :func:`divergences._arrays.absmax`)."""
+    a = absmax(x)
+    return a if y is x else torch.maximum(a, absmax(y))
 
 
 def _unit_roundoff(dtype: torch.dtype) -> float:
