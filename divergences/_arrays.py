@@ -65,7 +65,7 @@ def real_array(x: ArrayLike, name: str) -> np.ndarray:
                      dtype=torch.float64).numpy()
 
 
-def pow2_scale(*ts: torch.Tensor) -> float:
+def pow2_scale(*ts: torch.Tensor | np.ndarray) -> float:
     """A power of two ``s`` close to ``max |t|`` over the tensors (1.0 if all are 0).
 
     Dividing by a power of two is exact in binary floating point (unless the result is
@@ -74,10 +74,15 @@ def pow2_scale(*ts: torch.Tensor) -> float:
     """
     import math
 
-    top = max(float(absmax(t)) for t in ts)
+    top = max(float(absmax(t)) if isinstance(t, torch.Tensor) else _np_absmax(t) for t in ts)
     if top == 0 or not math.isfinite(top):
         return 1.0
     return math.ldexp(1.0, math.frexp(top)[1])
+
+
+def _np_absmax(t: np.ndarray) -> float:
+    """``max |t|`` of a numpy array (0 if empty) from its min and max: no ``|t|`` copy."""
+    return float(max(t.max(), -t.min())) if t.size else 0.0
 
 
 def absmax(t: torch.Tensor) -> torch.Tensor:

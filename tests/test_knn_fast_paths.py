@@ -107,3 +107,20 @@ def test_tree_estimate_in_leaf_order_equals_the_formula_on_reference_distances(r
     shifted = (np.roll(rho, 1) > 0) & (nu > 0)
     wrong = d * np.log(nu[shifted] / np.roll(rho, 1)[shifted]).mean() + np.log(m / (n - 1))
     assert abs(wrong - want) > 100 * tol
+
+
+def test_chunked_exact_distances_equal_the_direct_differences(monkeypatch):
+    """The exact re-ranking's squared distances, formed in cache-sized chunks in place, are the
+    direct ``((q_i - r_c)^2).sum()`` for every chunk (small chunk size: many chunks, a ragged last
+    one).  Each entry is the same d-term float64 sum; a summation-order change would be at most
+    gamma_d * sum of the squares (Higham eq. 3.5), the tolerance used."""
+    g = torch.Generator().manual_seed(3)
+    q, r = torch.randn(301, 64, dtype=torch.float64, generator=g), torch.randn(200, 64, dtype=torch.float64, generator=g)
+    cand = torch.randint(0, 200, (301, 7), generator=g)
+    direct = ((q[:, None, :] - r[cand]) ** 2).sum(-1)
+    monkeypatch.setattr(knn, "_EXACT_ELEMENTS", 7 * 64 * 10)  # 10 rows per chunk
+    got = knn._exact_sq(q, r, cand)
+    gamma = 64 * 2.0 ** -53 / (1 - 64 * 2.0 ** -53)
+    assert got.shape == (301, 7)
+    assert bool(((got - direct).abs() <= gamma * direct).all())
+    assert not torch.equal(got, torch.zeros_like(got))

@@ -67,6 +67,27 @@ def test_summary_respects_accuracy_tolerance():
     assert table.count("\n") == 3 and "slow-exact" in table
 
 
+def test_approximate_peer_is_matched_with_our_setting_of_at_least_its_accuracy():
+    """The fastest-at-any-accuracy peer (error 1e-2) is compared with our fastest row whose own error
+    is <= 1e-2: the loose 'ours-alt' row (error 1e-3), not the one too inexact (error 5e-2)."""
+    base = dict(estimator="e", case="c", status="ok", machine="m", floor_fraction=math.nan, floor="", library="l",
+                accuracy_tol=1e-5)
+    rows = []
+    for threads, scale in ((1, 1.0), (2, 0.5)):
+        b = dict(base, threads=threads)
+        rows += [dict(b, candidate="ours", role="ours", cpu_s=1.0, wall_s=scale, ratio_cpu=1.0, ratio_wall=1.0, rel_diff=0.0),
+                 dict(b, candidate="ours loose", role="ours-alt", cpu_s=0.2, wall_s=0.2 * scale, ratio_cpu=0.2, ratio_wall=0.2,
+                      rel_diff=1e-3),
+                 dict(b, candidate="ours too loose", role="ours-alt", cpu_s=0.01, wall_s=0.01 * scale, ratio_cpu=0.01,
+                      ratio_wall=0.01, rel_diff=5e-2),
+                 dict(b, candidate="fast-approx", role="peer", cpu_s=0.3, wall_s=0.3 * scale, ratio_cpu=0.3, ratio_wall=0.3,
+                      rel_diff=1e-2)]
+    summary = run.summarise(pd.DataFrame(rows))
+    s = summary.iloc[0]
+    assert s["matched_ours"] == "ours loose" and s["matched_ratio_cpu"] == pytest.approx(1.5)
+    assert "against ours loose (error 1.0e-03): 1.50× / 1.50×" in run.markdown(summary)
+
+
 # (module, candidate, relative tolerance): peers that compute exactly our quantity.  float64
 # closed forms agree to ~1e-14 (FID: the eigenproblem's backward error, ~d eps cond);
 # float32 Gram sums carry ~n eps_32 relative error on each kernel sum.
@@ -118,3 +139,15 @@ def test_declared_peers_compute_our_quantity(module, small_sizes):
                     assert row["rel_diff"] <= OURS_VS_REFERENCE[name], row
                     checked += 1
     assert checked >= 1  # scipy, POT, scikit-learn and torch are in every install
+
+
+def test_fast_cases_get_more_rounds_slow_ones_the_case_rounds():
+    """Millisecond calls are timed over FAST_ROUNDS rounds (best of many), calls slower than
+    FAST_S over the case's own rounds."""
+    import time as _time
+
+    fast = harness.time_candidates(_case([harness.Candidate("ours", "ours", "divergences", "", lambda: 1.0)], rounds=3))
+    assert fast[0]["timed_rounds"] == harness.FAST_ROUNDS
+    slow = harness.time_candidates(_case([harness.Candidate("ours", "ours", "divergences", "",
+                                                            lambda: _time.sleep(harness.FAST_S * 1.2) or 1.0)], rounds=2))
+    assert slow[0]["timed_rounds"] == 2

@@ -86,3 +86,67 @@ def test_iteration_limit_raises_and_warns() -> None:
         dv.sinkhorn(x, y, reg=0.01, num_iter_max=30)
     with pytest.warns(dv.OTConvergenceWarning):
         dv.sinkhorn(x, y, reg=0.01, num_iter_max=30, on_nonconvergence="warn")
+
+
+def _dual_with_zero_weight(seed: int) -> tuple[object, torch.Tensor, torch.Tensor, float]:
+    x, y = _problem(40, seed)
+    a = torch.full((40,), 1 / 39, dtype=torch.float64)
+    a[7] = 0.0  # a zero weight: log a = -inf, a zero row of the plan
+    b = torch.full((40,), 1 / 40, dtype=torch.float64)
+    dual = W._Dual(a, b, W._cost(torch.from_numpy(x), torch.from_numpy(y), 2.0))
+    g = np.random.default_rng(seed)
+    f0 = torch.from_numpy(g.standard_normal(40))
+    g0 = torch.from_numpy(g.standard_normal(40))
+    return dual, f0, g0, 0.3
+
+
+def test_value_from_potentials_is_the_primal_entropic_cost() -> None:
+    """_Dual.value uses log(P/ab) = (f + g - C)/eps to write <P, C> + eps KL(P || ab) as
+    <f, P1> + <g, P^T 1> - eps (sum P - 1); at arbitrary (non-optimal) potentials it must equal the
+    primal expression computed entry by entry, 0 log 0 = 0 on the zero row.  Both sum 1 600 terms of
+    size <= max(|f|, |g|, C) + eps |log P|: float64 bound 2 * 1600 * 2^-52 * that scale * sum P."""
+    dual, f, g, eps = _dual_with_zero_weight(5)
+    P = dual.a[:, None] * dual.b[None, :] * torch.exp((f[:, None] + g[None, :] - dual.c) / eps)
+    ab = dual.a[:, None] * dual.b[None, :]
+    pos = P > 0
+    kl = torch.where(pos, P * torch.log(torch.where(pos, P / ab, 1.0)), 0.0).sum() - P.sum() + ab.sum()
+    primal = float((P * dual.c).sum() + eps * kl)
+    got = float(dual.value(f, g, eps, dual.c))
+    scale = float(torch.cat([f.abs(), g.abs(), dual.c.reshape(-1)]).max()) + eps * float(
+        torch.where(pos, torch.log(torch.where(pos, P / ab, 1.0)).abs(), 0.0).max())
+    assert math.isfinite(got)
+    assert abs(got - primal) <= 2 * 1600 * 2.0 ** -52 * scale * max(float(P.sum()), 1.0)
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_one_scaling_iteration_is_one_log_domain_sweep(symmetric: bool) -> None:
+    """The eps-scaling levels take one Sinkhorn sweep in the scaling form (one exp pass); it is the
+    log-domain sweep's iterate: f_i + eps log(a_i / (K v)_i) = -eps log sum_j b_j e^{(g_j - C_ij)/eps}.
+    Both are O(40) float64 operations on numbers of size max|C| + max|f| + max|g| (relative
+    rounding 40 * 2^-52 each, twice)."""
+    x, y = _problem(40, 6)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    a = torch.full((40,), 1 / 40, dtype=torch.float64)
+    dual = W._Dual(a, a, W._cost(xt, xt if symmetric else yt, 2.0))
+    gen = np.random.default_rng(6)
+    f, eps = torch.from_numpy(gen.standard_normal(40)), 0.3
+    g = f if symmetric else torch.from_numpy(gen.standard_normal(40))
+    fs, gs = dual.sweep(f, g, eps, symmetric)
+    out = dual.scaling_block(f, g, eps, symmetric, 1, measure=False)
+    assert out is not None and math.isnan(out[2])
+    scale = float(dual.c.max()) + float(f.abs().max()) + float(g.abs().max())
+    assert float((out[0] - fs).abs().max()) <= 4 * 40 * 2.0 ** -52 * scale
+    assert float((out[1] - gs).abs().max()) <= 4 * 40 * 2.0 ** -52 * scale
+
+
+def test_zero_weight_atoms_change_nothing() -> None:
+    """An atom of mass 0 carries no plan: OT_eps with it equals OT_eps without it (the solver drops
+    it; both solve the same problem to the marginal tolerance 1e-9, the stopping bound above)."""
+    x, y = _problem(60, 7)
+    a = np.full(60, 1 / 59)
+    a[[3]] = 0.0
+    b = np.full(60, 1 / 58)
+    b[[10, 20]] = 0.0
+    got = dv.sinkhorn(x, y, reg=0.5, x_weights=a, y_weights=b)
+    ref = dv.sinkhorn(x[a > 0], y[b > 0], reg=0.5)
+    assert abs(got - ref) <= 3 * _value_bound(ot.dist(x, y), 60, 1e-9)

@@ -76,6 +76,13 @@ def summarise(df: "Any") -> "Any":
             f = peers.loc[peers[key].idxmin()]
             row.update(fastest_any=f["candidate"], fastest_any_ratio_cpu=f["ratio_cpu"], fastest_any_ratio_wall=f["ratio_wall"],
                        fastest_any_rel_diff=f["rel_diff"])
+            # like against like: our fastest setting (primary or an "ours-alt" row, e.g. a looser
+            # stopping tolerance) whose error against our converged value is no larger than the peer's
+            mine = g[g["role"].isin(["ours", "ours-alt"]) & (g["rel_diff"] <= f["rel_diff"])]
+            if not mine.empty:
+                mm = mine.loc[mine[key].idxmin()]
+                row.update(matched_ours=mm["candidate"], matched_rel_diff=mm["rel_diff"],
+                           matched_ratio_cpu=f["cpu_s"] / mm["cpu_s"], matched_ratio_wall=f["wall_s"] / mm["wall_s"])
         skipped = df[(df["estimator"] == est) & (df["case"] == case) & (df["threads"] == threads) & (df["status"] != "ok")]
         row["peers_skipped"] = "; ".join(f"{r.candidate} ({r.reason})" for r in skipped.itertuples())
         out.append(row)
@@ -99,8 +106,13 @@ def markdown(summary: "Any") -> str:
         if not one.empty and "fastest_any" in one and isinstance(one.iloc[0]["fastest_any"], str) \
                 and one.iloc[0]["fastest_any"] != peer:
             r = one.iloc[0]
-            peer += (f" (fastest at any accuracy: {r['fastest_any']}, {r['fastest_any_ratio_cpu']:.2f}×, "
-                     f"error {r['fastest_any_rel_diff']:.1e})")
+            peer += (f" (fastest at any accuracy: {r['fastest_any']}, error {r['fastest_any_rel_diff']:.1e}, "
+                     f"{r['fastest_any_ratio_cpu']:.2f}×")
+            if "matched_ours" in r and isinstance(r["matched_ours"], str) and r["matched_ours"] != r.get("ours"):
+                two_m = two.iloc[0].get("matched_ratio_wall") if not two.empty else float("nan")
+                peer += (f"; against {r['matched_ours']} (error {r['matched_rel_diff']:.1e}): "
+                         f"{r['matched_ratio_cpu']:.2f}× / {two_m:.2f}×")
+            peer += ")"
         agree = f"{one.iloc[0]['peer_rel_diff']:.1e}" if not one.empty and "peer_rel_diff" in one and one.iloc[0]["peer_rel_diff"] == \
             one.iloc[0]["peer_rel_diff"] else "–"
         ff = one.iloc[0]["floor_fraction"] if not one.empty else float("nan")
