@@ -484,8 +484,8 @@ class _Dual:
 
         ``log(P_ij / (a_i b_j)) = (f_i + g_j - C_ij)/eps`` turns the generalised KL
         ``sum_ij P_ij log(P_ij / (a_i b_j)) - sum P + sum a b^T`` into
-        ``(<f, P 1> + <g, P^T 1> - <P, C>)/eps - sum P + 1``: one pass for the plan, its row and
-        column sums and ``<P, C>``, no logarithm of ``P`` (so no ``0 log 0``).  The KL term is a float64
+        ``(<f, P 1> + <g, P^T 1> - <P, C>)/eps - sum P + 1``: the plan (built in the workspace),
+        its row and column sums and ``<P, C>``; no logarithm of ``P`` (so no ``0 log 0``).  The KL term is a float64
         constant; ``<P, C>`` is differentiable in ``cost`` with the plan held fixed (envelope theorem
         for the entropic problem)."""
         P = self.plan(f, g, eps, out=self.workspace())
