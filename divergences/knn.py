@@ -52,8 +52,14 @@ __all__ = ["knn_kl", "knn_jsd", "knn_jsd_mixture", "knn_distances"]
 _SCORE_ELEMENTS = 1 << 18  # entries of one score block kept cache-resident (1 MiB in float32)
 _MAX_ELEMENTS = 1 << 22  # memory cap of any one block (score block or gathered differences): 32 MiB in float64
 _KDTREE_MAX_D = 6  # "auto": k-d tree up to this dimension on CPU, else brute (measured 1-thread crossover at n = m = 5000: d = 6 to 7)
-# (cKDTree's ``workers=2`` queries were no faster inside a 2-thread torch process: 37.7 against 37.4 ms
-# wall at n = 10 000, 5.3 against 4.4 ms at 2000, where torch's OpenMP threads spin after each op)
+# k-d tree queries of at least this many points run on ``torch.get_num_threads()`` workers (the
+# caller's thread budget; 1 in a 1-thread process).  Smaller queries stay on one thread: right after
+# a torch operation torch's OpenMP threads still spin and take the second core.  Measured on a 2-core
+# Intel Xeon VM, d = 3, the two queries of knn_kl, wall ms, 1 -> 2 workers: n = 10 000, k = 5:
+# 22.7 -> 13.7 quiet, 22.8 -> 16.7 right after a 2-thread matmul; n = 2000, k = 1: 2.27 -> 2.12
+# quiet but 2.33 -> 2.63 after the matmul (on a 2-core AMD EPYC VM, when the path still ran torch
+# operations between the queries: 5.3 -> 4.4 ms at 2000 and no gain at 10 000).
+_TREE_PARALLEL_MIN = 4096
 _EXACT_ELEMENTS = 1 << 17  # gathered differences per chunk of the exact re-ranking (1 MiB in float64)
 _SLACK = 4  # extra candidates per row in the brute search (separation for the verification below)
 
@@ -191,15 +197,22 @@ def _kth_kdtree(q: torch.Tensor, ref: torch.Tensor, rank: int) -> tuple[torch.Te
     tree = cKDTree(ra, compact_nodes=False)
     if q is ref:
         perm = tree.indices
-        dist, idx = tree.query(ra[perm], k=[rank])
+        dist, idx = tree.query(ra[perm], k=[rank], workers=_tree_workers(perm.size))
         inv = np.empty_like(perm)
         inv[perm] = np.arange(perm.size)
         dist, idx = dist[inv, 0], idx[inv, 0]
     else:
-        dist, idx = tree.query(q.detach().cpu().to(torch.float64).numpy(), k=[rank])
+        dist, idx = tree.query(q.detach().cpu().to(torch.float64).numpy(), k=[rank],
+                               workers=_tree_workers(q.shape[0]))
         dist, idx = dist[:, 0], idx[:, 0]
     return (torch.as_tensor(dist, device=q.device).to(q.dtype),
             torch.as_tensor(idx.astype(np.int64), device=q.device))
+
+
+def _tree_workers(n_queries: int) -> int:
+    """Threads for one cKDTree query of ``n_queries`` points: ``torch.get_num_threads()`` from
+    ``_TREE_PARALLEL_MIN`` points on, else 1 (the results do not depend on it)."""
+    return max(1, torch.get_num_threads()) if n_queries >= _TREE_PARALLEL_MIN else 1
 
 
 def _uses_tree(method: str, *ts: torch.Tensor) -> bool:
@@ -231,8 +244,9 @@ def _tree_rho_nu(x: torch.Tensor, y: torch.Tensor, k: int) -> tuple[np.ndarray, 
         xa, ya = xa / s, ya / s
     tree = cKDTree(xa, compact_nodes=False)
     xp = xa[tree.indices]
-    rho = tree.query(xp, k=[k + 1])[0][:, 0]
-    nu = cKDTree(ya, compact_nodes=False).query(xp, k=[k])[0][:, 0]
+    workers = _tree_workers(xp.shape[0])
+    rho = tree.query(xp, k=[k + 1], workers=workers)[0][:, 0]
+    nu = cKDTree(ya, compact_nodes=False).query(xp, k=[k], workers=workers)[0][:, 0]
     return rho, nu
 
 

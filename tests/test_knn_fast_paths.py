@@ -124,3 +124,41 @@ def test_chunked_exact_distances_equal_the_direct_differences(monkeypatch):
     assert got.shape == (301, 7)
     assert bool(((got - direct).abs() <= gamma * direct).all())
     assert not torch.equal(got, torch.zeros_like(got))
+
+
+def test_large_tree_queries_use_the_callers_threads_and_give_the_same_numbers(rng, monkeypatch):
+    """From ``_TREE_PARALLEL_MIN`` query points on, the k-d tree queries run on
+    ``torch.get_num_threads()`` workers (1 below it, and in a 1-thread process).  Each query point is
+    searched independently, so the distances, the KL estimate and ``knn_distances`` are bit-identical
+    to the 1-worker search."""
+    from scipy.spatial import cKDTree
+
+    seen: list[int] = []
+    real_query = cKDTree.query
+
+    class Spy(cKDTree):
+        def query(self, *args, **kwargs):
+            seen.append(kwargs.get("workers", 1))
+            return real_query(self, *args, **kwargs)
+
+    monkeypatch.setattr("scipy.spatial.cKDTree", Spy)
+    x, y = rng.normal(size=(600, 3)), rng.normal(0.3, 1.1, size=(500, 3))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        monkeypatch.setattr(knn, "_TREE_PARALLEL_MIN", 10 ** 9)
+        one = dv.knn_kl(x, y, k=3), dv.knn_distances(x, y, k=3)
+        assert seen == [1] * 4
+        seen.clear()
+        monkeypatch.setattr(knn, "_TREE_PARALLEL_MIN", 500)
+        two = dv.knn_kl(x, y, k=3), dv.knn_distances(x, y, k=3)
+        assert seen == [2] * 4
+        seen.clear()
+        torch.set_num_threads(1)
+        dv.knn_kl(x, y, k=3)
+        assert seen == [1] * 2
+    finally:
+        torch.set_num_threads(threads)
+    assert one[0] == two[0]
+    for a, b in zip(one[1], two[1]):
+        np.testing.assert_array_equal(a, b)
