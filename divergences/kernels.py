@@ -94,6 +94,34 @@ def _pow2(m: torch.Tensor) -> torch.Tensor:
     return torch.where(m > 0, torch.ldexp(one, e - 1), one)
 
 
+# |log2 s| up to which scaled_sq_dists skips its power-of-two scaling on the CPU (below)
+_MODERATE_LOG2 = {torch.float32: 16, torch.float64: 200}
+
+
+def _moderate(s: torch.Tensor, like: torch.Tensor) -> bool:
+    """True when the power of two ``s`` (:func:`_pow2` of a largest magnitude) lies in
+    ``[2^-L, 2^L]``, ``L = _MODERATE_LOG2[dtype]``, for a CPU tensor ``like`` (reading ``s`` costs no
+    device sync there; on other devices: False, the scaled path).
+
+    Then dividing by ``s`` is not needed: with entries of magnitude <= 2^(L+1) the squared norms of
+    ``d``-vectors stay below ``4 d 2^(2L)`` (float32: 2^34 d, far from 2^128; float64: 2^402 d), and
+    every square that is normal after the scaling (>= 2^-126 resp. 2^-1022 times ``s^2``) is still
+    normal at ``s >= 2^-L``: its value is ``2^(2L)`` times smaller at worst, within the
+    ``2^94`` (float32) / ``2^622`` (float64) of headroom the scaled squares leave above the smallest
+    normal for every entry of relative size ``>= 2^-24`` (resp. ``2^-53``), the resolution of the
+    dtype.  Scaling by a power of two is exact, so the skipped division changes no rounding: the
+    distances are those of the scaled path times ``s^2``, exactly.
+    """
+    lim = _MODERATE_LOG2.get(like.dtype)
+    if lim is None or like.device.type != "cpu":
+        return False
+    v = float(s)
+    if not (v > 0 and math.isfinite(v)):
+        return False
+    e = math.frexp(v)[1] - 1
+    return -lim <= e <= lim
+
+
 def _absmax(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``max |entries|`` of ``x`` and ``y`` (0-d, no gradient; :func:`divergences._arrays.absmax`)."""
     a = absmax(x)
@@ -147,17 +175,29 @@ def scaled_sq_dists(x: torch.Tensor, y: torch.Tensor, *, center: bool = True) ->
     grad = not _no_grad(x, y)
     with _no_autocast(x):
         s = _pow2(_absmax(x, y))
-        x = x / s.to(x.dtype)
-        y = x if same else y / s.to(y.dtype)
-        if center:
-            c = (x.mean(0) if same else (x.sum(0) + y.sum(0)) / (x.shape[0] + y.shape[0])).detach()
-            # without autograd, x and y are now fresh buffers: centre and rescale them in place
-            x = x - c if grad else x.sub_(c)
-            y = x if same else (y - c if grad else y.sub_(c))
-            s2 = _pow2(_absmax(x, y))
-            x = x / s2.to(x.dtype) if grad else x.div_(s2.to(x.dtype))
-            y = x if same else (y / s2.to(y.dtype) if grad else y.div_(s2.to(y.dtype)))
-            s = s * s2
+        if _moderate(s, x):  # no square can overflow or underflow: skip the scaling passes
+            s = torch.ones_like(s)
+            if center:
+                c = (x.mean(0) if same else (x.sum(0) + y.sum(0)) / (x.shape[0] + y.shape[0])).detach()
+                x = x - c  # the one copy (the caller's tensors are never written)
+                y = x if same else y - c
+                s2 = _pow2(_absmax(x, y))
+                if not _moderate(s2, x):  # centred far below the raw scale: rescale (x, y are fresh)
+                    x = x / s2.to(x.dtype) if grad else x.div_(s2.to(x.dtype))
+                    y = x if same else (y / s2.to(y.dtype) if grad else y.div_(s2.to(y.dtype)))
+                    s = s2
+        else:
+            x = x / s.to(x.dtype)
+            y = x if same else y / s.to(y.dtype)
+            if center:
+                c = (x.mean(0) if same else (x.sum(0) + y.sum(0)) / (x.shape[0] + y.shape[0])).detach()
+                # without autograd, x and y are now fresh buffers: centre and rescale them in place
+                x = x - c if grad else x.sub_(c)
+                y = x if same else (y - c if grad else y.sub_(c))
+                s2 = _pow2(_absmax(x, y))
+                x = x / s2.to(x.dtype) if grad else x.div_(s2.to(x.dtype))
+                y = x if same else (y / s2.to(y.dtype) if grad else y.div_(s2.to(y.dtype)))
+                s = s * s2
         xx = (x * x).sum(1)
         yy = xx if same else (y * y).sum(1)
         if uses_numpy_blas(x, y):  # numpy BLAS (x x^T from one triangle), then the two norms in place

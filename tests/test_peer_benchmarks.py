@@ -17,6 +17,12 @@ import pytest
 from experiments.benchmarks.peers import discrete, exact_ot, fid, harness, knn, mmd, run, sliced
 
 
+@pytest.fixture(autouse=True)
+def _no_settling(monkeypatch):
+    """No pause between timed calls here (the one test of the pause sets it back)."""
+    monkeypatch.setattr(harness, "SETTLE_S", 0.0)
+
+
 def _case(cands, **kw):
     return harness.Case("toy", "n=1", cands, **kw)
 
@@ -151,3 +157,29 @@ def test_fast_cases_get_more_rounds_slow_ones_the_case_rounds():
     slow = harness.time_candidates(_case([harness.Candidate("ours", "ours", "divergences", "",
                                                             lambda: _time.sleep(harness.FAST_S * 1.2) or 1.0)], rounds=2))
     assert slow[0]["timed_rounds"] == 2
+
+
+def test_timed_calls_wait_for_other_libraries_threads_only_with_several_threads(monkeypatch):
+    """With several threads each timed call comes after a ``SETTLE_S`` pause (another library's
+    BLAS threads spin after its call); with one thread there is none.  Pauses are outside the timed
+    interval, so they never enter the recorded times."""
+    import torch
+
+    pauses: list[float] = []
+    monkeypatch.setattr(harness, "SETTLE_S", 0.15)
+    monkeypatch.setattr(harness.time, "sleep", lambda s: pauses.append(s))
+    cands = [harness.Candidate("ours", "ours", "divergences", "", lambda: 1.0),
+             harness.Candidate("peer", "peer", "lib", "", lambda: 1.0)]
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        harness.time_candidates(_case(cands, rounds=3))
+        assert pauses == []
+        torch.set_num_threads(2)
+        rows = harness.time_candidates(_case(cands, rounds=3))
+    finally:
+        torch.set_num_threads(threads)
+    timed = sum(r["timed_rounds"] for r in rows)
+    assert timed == 2 * harness.FAST_ROUNDS
+    assert pauses == [0.15] * timed
+    assert all(r["wall_s"] < 0.15 for r in rows)

@@ -3,7 +3,8 @@
 Each candidate is a zero-argument callable returning the estimate as a float (the inputs are
 prepared outside the timed call, identically for every candidate).  Timing: one untimed warm-up
 call per candidate (it also yields the value), then ``rounds`` round-robin rounds (``FAST_ROUNDS``
-when every warm-up call took under ``FAST_S``); a candidate whose first timed call exceeded
+when every warm-up call took under ``FAST_S``), with a ``SETTLE_S`` pause before each timed call when
+several threads are in use; a candidate whose first timed call exceeded
 ``slow_s`` seconds is not repeated (best of fewer).  Both process
 CPU time (``time.process_time``: all threads of this process) and wall time are recorded; with one
 thread the CPU-time ratio is the work ratio, insensitive to other load on the machine.
@@ -24,6 +25,18 @@ __all__ = ["Candidate", "Case", "optional_import", "time_candidates", "thread_en
 #: 5 ms call's best of 3 moved by 20-40 % between runs on a 2-core VM; 31 rounds cost < 5 s)
 FAST_S = 0.05
 FAST_ROUNDS = 31
+#: with several threads, each timed call starts after this pause: right after a call into another
+#: library's BLAS, its worker threads keep spinning on the cores for about 0.1 s (OpenBLAS).  Measured
+#: on a 2-core Intel Xeon VM, 2 threads: dv.kid (torch, MKL) right after torch-fidelity's KID (numpy,
+#: OpenBLAS) took 0.36-0.37 s after a 0-20 ms pause, 0.352 s after 50 ms, 0.315-0.320 s after 100-300 ms
+#: (and 0.305-0.31 s alone).  With one thread no library has worker threads, and no pause is taken.
+SETTLE_S = 0.15
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 @dataclasses.dataclass
@@ -104,10 +117,13 @@ def time_candidates(case: Case, slow_s: float = 20.0) -> list[dict[str, Any]]:
     best_wall = {c.name: float("inf") for c in live}
     timed_rounds = {c.name: 0 for c in live}
     rounds = max(case.rounds, FAST_ROUNDS) if warm_wall < FAST_S else case.rounds
+    settle = SETTLE_S if _torch_threads() > 1 else 0.0
     for r in range(rounds):
         for c in live:
             if r > 0 and best_wall[c.name] > slow_s:
                 continue
+            if settle:
+                time.sleep(settle)
             cpu, wall, _ = _timed(c.fn)
             best_cpu[c.name] = min(best_cpu[c.name], cpu)
             best_wall[c.name] = min(best_wall[c.name], wall)
