@@ -160,14 +160,24 @@ def test_fast_cases_get_more_rounds_slow_ones_the_case_rounds():
 
 
 def test_timed_calls_wait_for_other_libraries_threads_only_with_several_threads(monkeypatch):
-    """With several threads each timed call comes after a ``SETTLE_S`` pause (another library's
-    BLAS threads spin after its call); with one thread there is none.  Pauses are outside the timed
+    """With several threads each timed call of a case slower than ``FAST_S`` comes after a
+    ``SETTLE_S`` pause (another library's BLAS threads spin after its call); with one thread, and
+    for millisecond cases (timed back to back), there is none.  Pauses are outside the timed
     interval, so they never enter the recorded times."""
     import torch
 
     pauses: list[float] = []
     monkeypatch.setattr(harness, "SETTLE_S", 0.15)
     monkeypatch.setattr(harness.time, "sleep", lambda s: pauses.append(s))
+    fast = [harness.Candidate("ours", "ours", "divergences", "", lambda: 1.0)]
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        harness.time_candidates(_case(fast, rounds=3))
+    finally:
+        torch.set_num_threads(threads)
+    assert pauses == []  # a millisecond case: back to back
+    monkeypatch.setattr(harness, "FAST_S", 0.0)  # every case counts as slow from here on
     cands = [harness.Candidate("ours", "ours", "divergences", "", lambda: 1.0),
              harness.Candidate("peer", "peer", "lib", "", lambda: 1.0)]
     threads = torch.get_num_threads()
@@ -180,6 +190,31 @@ def test_timed_calls_wait_for_other_libraries_threads_only_with_several_threads(
     finally:
         torch.set_num_threads(threads)
     timed = sum(r["timed_rounds"] for r in rows)
-    assert timed == 2 * harness.FAST_ROUNDS
+    assert timed == 2 * 3  # the case's own rounds
     assert pauses == [0.15] * timed
     assert all(r["wall_s"] < 0.15 for r in rows)
+
+
+def test_each_round_times_every_candidate_once_in_its_own_order():
+    """Round r times each live candidate once, in the order ``random.Random(ROUND_SEED + r)`` gives
+    (the warm-up calls come first, in the listed order); over the fast rounds every candidate is
+    timed right after each other one at least once, so none always follows the same call."""
+    import random
+
+    calls: list[str] = []
+
+    def rec(name):
+        return lambda: calls.append(name) or 1.0
+    names = ["ours", "p1", "p2"]
+    cands = [harness.Candidate(n, "ours" if n == "ours" else "peer", "lib", "", rec(n)) for n in names]
+    cands.append(harness.Candidate("absent", "peer", "lib", "", None, skipped="not installed"))
+    harness.time_candidates(_case(cands, rounds=3))
+    assert calls[:3] == names  # warm-up
+    timed = calls[3:]
+    assert len(timed) == 3 * harness.FAST_ROUNDS
+    for r in range(harness.FAST_ROUNDS):
+        want = list(names)
+        random.Random(harness.ROUND_SEED + r).shuffle(want)
+        assert timed[3 * r:3 * r + 3] == want
+    pairs = set(zip(timed, timed[1:]))
+    assert {(a, b) for a in names for b in names if a != b} <= pairs

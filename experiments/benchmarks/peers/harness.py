@@ -2,9 +2,10 @@
 
 Each candidate is a zero-argument callable returning the estimate as a float (the inputs are
 prepared outside the timed call, identically for every candidate).  Timing: one untimed warm-up
-call per candidate (it also yields the value), then ``rounds`` round-robin rounds (``FAST_ROUNDS``
-when every warm-up call took under ``FAST_S``), with a ``SETTLE_S`` pause before each timed call when
-several threads are in use; a candidate whose first timed call exceeded
+call per candidate (it also yields the value), then ``rounds`` rounds, each timing every candidate
+once in a fixed random order of its own (``FAST_ROUNDS``
+when every warm-up call took under ``FAST_S``), with a ``SETTLE_S`` pause before each timed call of
+the other cases when several threads are in use; a candidate whose first timed call exceeded
 ``slow_s`` seconds is not repeated (best of fewer).  Both process
 CPU time (``time.process_time``: all threads of this process) and wall time are recorded; with one
 thread the CPU-time ratio is the work ratio, insensitive to other load on the machine.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +32,13 @@ FAST_ROUNDS = 31
 #: on a 2-core Intel Xeon VM, 2 threads: dv.kid (torch, MKL) right after torch-fidelity's KID (numpy,
 #: OpenBLAS) took 0.36-0.37 s after a 0-20 ms pause, 0.352 s after 50 ms, 0.315-0.320 s after 100-300 ms
 #: (and 0.305-0.31 s alone).  With one thread no library has worker threads, and no pause is taken.
+#: Nor for the millisecond cases (timed over FAST_ROUNDS back to back, as in a user's loop): after a
+#: pause the first ~0.1 ms of work runs cold on this VM (a 9 us argument check took 73 us right after
+#: a 0.15 s sleep), which would weigh the number of distinct operations, not the work (kNN KL at
+#: n = 2000: ours 2.40 against the peer's 2.43 ms back to back, 2.99 against 2.65 ms after sleeps).
 SETTLE_S = 0.15
+#: seed of round r's candidate order: ``random.Random(ROUND_SEED + r)`` (the same orders in every run)
+ROUND_SEED = 1000
 
 
 def _torch_threads() -> int:
@@ -117,9 +125,16 @@ def time_candidates(case: Case, slow_s: float = 20.0) -> list[dict[str, Any]]:
     best_wall = {c.name: float("inf") for c in live}
     timed_rounds = {c.name: 0 for c in live}
     rounds = max(case.rounds, FAST_ROUNDS) if warm_wall < FAST_S else case.rounds
-    settle = SETTLE_S if _torch_threads() > 1 else 0.0
+    settle = SETTLE_S if _torch_threads() > 1 and warm_wall >= FAST_S else 0.0
     for r in range(rounds):
-        for c in live:
+        # each round in its own fixed random order: a call's speed depends on what ran just before
+        # it (caches warmed or polluted by the other library, its threads still spinning), so no
+        # candidate should always follow the same one (listed first, ours would always follow the
+        # last-listed peer's call; kNN KL at n = 2000: 0.95x back to back in the listed order,
+        # 1.01x over 201 rounds of ours and the cKDTree peer alone)
+        order = list(live)
+        random.Random(ROUND_SEED + r).shuffle(order)
+        for c in order:
             if r > 0 and best_wall[c.name] > slow_s:
                 continue
             if settle:
