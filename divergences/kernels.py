@@ -122,6 +122,24 @@ def _moderate(s: torch.Tensor, like: torch.Tensor) -> bool:
     return -lim <= e <= lim
 
 
+def _norms_moderate(xx: torch.Tensor, yy: torch.Tensor, like: torch.Tensor) -> bool:
+    """True when the squared row norms ``xx``, ``yy`` of d-column data prove :func:`_moderate` of
+    the data's :func:`_pow2` scale, without a pass over the data.
+
+    With ``M = max ||row||^2`` and ``a = max |entry|``: ``a^2 <= M <= d a^2``, so ``M / d >= 2^(1-2L)``
+    gives ``a >= 2^-L`` and ``M <= 2^(2L+1)`` gives ``a < 2^(L+1)``: then ``_pow2(a) = 2^e`` with
+    ``-L <= e <= L`` (``L = _MODERATE_LOG2[dtype]``).  The factor 2 of margin in each bound covers the
+    rounding of the computed sums (relative error <= d u, far below 1/2 here).  A non-finite or zero
+    ``M`` proves nothing (False).
+    """
+    lim = _MODERATE_LOG2.get(like.dtype)
+    if lim is None or like.device.type != "cpu" or xx.numel() == 0 or yy.numel() == 0:
+        return False
+    m = float(xx.detach().max()) if yy is xx else max(float(xx.detach().max()), float(yy.detach().max()))
+    d = like.shape[1]
+    return math.isfinite(m) and m > 0 and m / d >= 2.0 ** (1 - 2 * lim) and m <= 2.0 ** (2 * lim + 1)
+
+
 def _absmax(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``max |entries|`` of ``x`` and ``y`` (0-d, no gradient; :func:`divergences._arrays.absmax`)."""
     a = absmax(x)
@@ -175,17 +193,23 @@ def scaled_sq_dists(x: torch.Tensor, y: torch.Tensor, *, center: bool = True) ->
     grad = not _no_grad(x, y)
     with _no_autocast(x):
         s = _pow2(_absmax(x, y))
+        xx = yy = None
         if _moderate(s, x):  # no square can overflow or underflow: skip the scaling passes
             s = torch.ones_like(s)
             if center:
                 c = (x.mean(0) if same else (x.sum(0) + y.sum(0)) / (x.shape[0] + y.shape[0])).detach()
                 x = x - c  # the one copy (the caller's tensors are never written)
                 y = x if same else y - c
-                s2 = _pow2(_absmax(x, y))
-                if not _moderate(s2, x):  # centred far below the raw scale: rescale (x, y are fresh)
+                xx = (x * x).sum(1)
+                yy = xx if same else (y * y).sum(1)
+                # the row norms bound the centred largest magnitude (no pass over x): only when
+                # they cannot show it moderate is it computed
+                if not _norms_moderate(xx, yy, x) and not _moderate(s2 := _pow2(_absmax(x, y)), x):
+                    # centred far below the raw scale: rescale (x, y are fresh), norms again
                     x = x / s2.to(x.dtype) if grad else x.div_(s2.to(x.dtype))
                     y = x if same else (y / s2.to(y.dtype) if grad else y.div_(s2.to(y.dtype)))
                     s = s2
+                    xx = yy = None
         else:
             x = x / s.to(x.dtype)
             y = x if same else y / s.to(y.dtype)
@@ -198,8 +222,9 @@ def scaled_sq_dists(x: torch.Tensor, y: torch.Tensor, *, center: bool = True) ->
                 x = x / s2.to(x.dtype) if grad else x.div_(s2.to(x.dtype))
                 y = x if same else (y / s2.to(y.dtype) if grad else y.div_(s2.to(y.dtype)))
                 s = s * s2
-        xx = (x * x).sum(1)
-        yy = xx if same else (y * y).sum(1)
+        if xx is None:
+            xx = (x * x).sum(1)
+            yy = xx if same else (y * y).sum(1)
         if uses_numpy_blas(x, y):  # numpy BLAS (x x^T from one triangle), then the two norms in place
             d2 = gram_product(x, y).mul_(-2).add_(xx[:, None]).add_(yy[None, :])
         else:

@@ -68,3 +68,33 @@ def test_moderate_needs_a_cpu_float_tensor():
     assert not kernels._moderate(torch.tensor(2.0 ** -201, dtype=torch.float64), torch.zeros(2, dtype=torch.float64))
     assert not kernels._moderate(torch.tensor(0.0), torch.zeros(2))
     assert not kernels._moderate(torch.tensor(float("inf")), torch.zeros(2))
+
+
+@pytest.mark.parametrize("same", [True, False])
+def test_data_centred_far_below_their_raw_scale_are_rescaled_exactly(monkeypatch, same):
+    """float32 data near 1 with a spread of 2^-20: the raw scale is moderate, the centred one is
+    not (its squares would lose the float32 range margin), so the row-norm bound cannot prove it
+    moderate, the largest centred magnitude is computed and the data are rescaled: the same numbers
+    as the fully scaled path, bit for bit, with the same scale."""
+    g = torch.Generator().manual_seed(5)
+    x = 1.0 + 2.0 ** -20 * torch.randn(80, 64, generator=g)
+    y = x if same else 1.0 + 2.0 ** -20 * torch.randn(70, 64, generator=g)
+    fast_r, fast_s, slow_r, slow_s = _both_paths(monkeypatch, x, y, True)
+    assert float(fast_s) == float(slow_s) < 2.0 ** -16
+    assert torch.equal(fast_r, slow_r)
+
+
+def test_row_norm_bound_proves_moderate_only_inside_its_margins():
+    """``_norms_moderate``: max squared row norm M with M / d >= 2^(1-2L) and M <= 2^(2L+1)
+    (float32: L = 16); zero, non-finite or empty norms prove nothing."""
+    d = 64
+    like = torch.zeros(1, d)
+    assert kernels._norms_moderate(torch.tensor([float(d)]), torch.tensor([1.0]), like)
+    assert not kernels._norms_moderate(torch.tensor([2.0 ** 33 * 1.01]), torch.tensor([1.0]), like)
+    assert kernels._norms_moderate(torch.tensor([2.0 ** 33]), torch.tensor([1.0]), like)
+    assert not kernels._norms_moderate(torch.tensor([d * 2.0 ** -31 * 0.99]), torch.tensor([0.0]), like)
+    assert kernels._norms_moderate(torch.tensor([d * 2.0 ** -31]), torch.tensor([0.0]), like)
+    assert not kernels._norms_moderate(torch.tensor([0.0]), torch.tensor([0.0]), like)
+    assert not kernels._norms_moderate(torch.tensor([float("inf")]), torch.tensor([1.0]), like)
+    assert not kernels._norms_moderate(torch.zeros(0), torch.tensor([1.0]), like)
+    assert not kernels._norms_moderate(torch.tensor([1.0]), torch.tensor([1.0]), torch.zeros(1, d, dtype=torch.float16))
