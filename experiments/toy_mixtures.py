@@ -77,7 +77,10 @@ def run_one(loss: str, mixture: str, seed: int, profile: str, out: Path) -> dict
     Rerun after an interruption, segments whose snapshot file exists beside a checkpoint of the
     same config at or beyond that step are reused, and training resumes from the checkpoint
     (:func:`experiments.common.train_resumable`); a changed config starts over (the stale
-    snapshot files are deleted first).  ``train_seconds`` counts this invocation only.
+    snapshot files are deleted first).  ``train_seconds`` / ``cpu_seconds``: the training time of
+    the trajectory.  When every segment is reused (a rerun with nothing left to train, e.g. after a
+    code change elsewhere), they are those of the previous ``summary.json`` of the same loss, mixture,
+    seed and iterations; otherwise this invocation's (a resumed run counts only what it trained).
     """
     torch.set_num_threads(1)
     iters = settings(profile)["iterations"]
@@ -91,6 +94,7 @@ def run_one(loss: str, mixture: str, seed: int, profile: str, out: Path) -> dict
     if done is None:  # starting over: snapshots of an older trajectory must not be reused
         for old in run.glob("snapshot_step_*.npy"):
             old.unlink()
+    all_reused = True
     for step in snapshot_steps(iters):
         cfg = load_config(CONFIG_DIR / f"{loss}.yaml", overrides + [f"train.iterations={step}"])
         snap_file = run / f"snapshot_step_{step:07d}.npy"
@@ -99,6 +103,7 @@ def run_one(loss: str, mixture: str, seed: int, profile: str, out: Path) -> dict
             snaps[f"step_{step}"] = np.load(snap_file)
             continue
         done = None  # from here on the checkpoint is this loop's own: train (or resume) every later segment
+        all_reused = False
         try:
             train_resumable(cfg, run, log=lambda m: print(m, flush=True))
         except TrainingDiverged as err:
@@ -109,6 +114,11 @@ def run_one(loss: str, mixture: str, seed: int, profile: str, out: Path) -> dict
             with open(tmp, "wb") as fh:
                 np.save(fh, snaps[f"step_{step}"])
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+    if all_reused and (out / "summary.json").is_file():
+        prev = json.loads((out / "summary.json").read_text())
+        if all(prev.get(k) == v for k, v in (("loss", loss), ("mixture", mixture), ("seed", seed),
+                                             ("iterations", iters), ("status", "ok"))):
+            seconds, cpu_seconds = prev.get("train_seconds", seconds), prev.get("cpu_seconds", cpu_seconds)
     ds = build_dataset(cfg["data"], seed)
     summary = {"loss": loss, "mixture": mixture, "seed": seed, "profile": profile, "iterations": iters,
                "status": status, "train_seconds": seconds, "cpu_seconds": cpu_seconds, "data": ds.info["description"]}

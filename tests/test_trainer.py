@@ -455,6 +455,28 @@ def test_toy_mixture_job_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         json.loads((tmp_path / "full" / "summary.json").read_text())["mmd2"]
 
 
+def test_toy_mixture_rerun_with_nothing_to_train_keeps_the_recorded_training_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, keep_threads) -> None:
+    """A finished toy-mixture job rerun (every segment reused, nothing trained) reports the training
+    time its first run recorded, not the milliseconds of the rerun; a job whose previous summary is of
+    another trajectory (other iterations) reports its own time."""
+    from experiments import toy_mixtures as tm
+
+    monkeypatch.setattr(tm, "settings", lambda profile: {"iterations": 20, "seeds": [0]})
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    first = tm.run_one("nsgan", "ring", 0, "tiny", tmp_path / "job")
+    capsys.readouterr()
+    again = tm.run_one("nsgan", "ring", 0, "tiny", tmp_path / "job")
+    assert "reusing snapshot_step_0000020.npy" in capsys.readouterr().out  # nothing was trained
+    assert again["train_seconds"] == first["train_seconds"] and again["cpu_seconds"] == first["cpu_seconds"]
+    assert json.loads((tmp_path / "job" / "summary.json").read_text())["train_seconds"] == first["train_seconds"]
+    summary = json.loads((tmp_path / "job" / "summary.json").read_text())
+    summary["iterations"] = 10  # a summary of another trajectory: not carried over
+    (tmp_path / "job" / "summary.json").write_text(json.dumps(summary))
+    other = tm.run_one("nsgan", "ring", 0, "tiny", tmp_path / "job")
+    assert other["train_seconds"] != first["train_seconds"] and other["train_seconds"] < first["train_seconds"]
+
+
 def test_figure_and_table_writes_are_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A writer that dies mid-write (partial bytes, then an error) leaves the previous figure
     and table untouched and no temporary file behind."""
