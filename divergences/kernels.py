@@ -177,7 +177,10 @@ def scaled_sq_dists(x: torch.Tensor, y: torch.Tensor, *, center: bool = True) ->
     1. scale by a power of two ``s1 ~ max |entries|`` (exact), then (``center=True``) subtract the
        mean of the pooled rows (translation invariance; removes the cancellation error of data far
        from the origin), and scale again by a power of two ``s2 ~ max |centred entries|``: no square
-       overflows or underflows (``s = s1 s2``, float64, 0-d, no gradient);
+       overflows or underflows (``s = s1 s2``, float64, 0-d, no gradient).  CPU data whose scales
+       lie within ``2^±L`` (``_MODERATE_LOG2``: 16 for float32, 200 for float64) skip these
+       divisions (``_moderate``; after centring the row norms bound the scale, ``_norms_moderate``):
+       the same numbers times a power of two, exactly;
     2. ``r = ||a||^2 + ||b||^2 - 2 a^T b`` by one matrix product;
     3. every entry within the expansion's rounding-error bound of 0,
        ``r_ij <= c (||a_i||^2 + ||b_j||^2)`` with ``c = expansion_error_coef(d)``, is recomputed
@@ -206,8 +209,7 @@ def scaled_sq_dists(x: torch.Tensor, y: torch.Tensor, *, center: bool = True) ->
                 # they cannot show it moderate is it computed
                 if not _norms_moderate(xx, yy, x) and not _moderate(s2 := _pow2(_absmax(x, y)), x):
                     # centred far below the raw scale: rescale (x, y are fresh), norms again
-                    x = x / s2.to(x.dtype) if grad else x.div_(s2.to(x.dtype))
-                    y = x if same else (y / s2.to(y.dtype) if grad else y.div_(s2.to(y.dtype)))
+                    x, y = _divide_fresh(x, y, s2, same, grad)
                     s = s2
                     xx = yy = None
         else:
@@ -219,8 +221,7 @@ def scaled_sq_dists(x: torch.Tensor, y: torch.Tensor, *, center: bool = True) ->
                 x = x - c if grad else x.sub_(c)
                 y = x if same else (y - c if grad else y.sub_(c))
                 s2 = _pow2(_absmax(x, y))
-                x = x / s2.to(x.dtype) if grad else x.div_(s2.to(x.dtype))
-                y = x if same else (y / s2.to(y.dtype) if grad else y.div_(s2.to(y.dtype)))
+                x, y = _divide_fresh(x, y, s2, same, grad)
                 s = s * s2
         if xx is None:
             xx = (x * x).sum(1)
@@ -237,6 +238,14 @@ def scaled_sq_dists(x: torch.Tensor, y: torch.Tensor, *, center: bool = True) ->
             else:
                 d2.fill_diagonal_(0)
     return d2, s
+
+
+def _divide_fresh(x: torch.Tensor, y: torch.Tensor, s: torch.Tensor, same: bool,
+                  grad: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x / s``, ``y / s`` for buffers of this function's own: in place without autograd
+    (exact for a power of two ``s``); ``y`` stays ``x`` when ``same``."""
+    x = x / s.to(x.dtype) if grad else x.div_(s.to(x.dtype))
+    return x, x if same else (y / s.to(y.dtype) if grad else y.div_(s.to(y.dtype)))
 
 
 def _recompute_small(d2: torch.Tensor, x: torch.Tensor, y: torch.Tensor, xx: torch.Tensor,

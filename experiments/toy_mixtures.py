@@ -78,9 +78,10 @@ def run_one(loss: str, mixture: str, seed: int, profile: str, out: Path) -> dict
     same config at or beyond that step are reused, and training resumes from the checkpoint
     (:func:`experiments.common.train_resumable`); a changed config starts over (the stale
     snapshot files are deleted first).  ``train_seconds`` / ``cpu_seconds``: the training time of
-    the trajectory.  When every segment is reused (a rerun with nothing left to train, e.g. after a
-    code change elsewhere), they are those of the previous ``summary.json`` of the same loss, mixture,
-    seed and iterations; otherwise this invocation's (a resumed run counts only what it trained).
+    the trajectory, also kept in ``run/train_time.json`` (snakemake deletes ``summary.json`` before
+    rerunning a job).  When every segment is reused (a rerun with nothing left to train, e.g. after a
+    code change elsewhere), they are those recorded there for the same loss, mixture, seed and
+    iterations; otherwise this invocation's (a resumed run counts only what it trained).
     """
     torch.set_num_threads(1)
     iters = settings(profile)["iterations"]
@@ -114,11 +115,14 @@ def run_one(loss: str, mixture: str, seed: int, profile: str, out: Path) -> dict
             with open(tmp, "wb") as fh:
                 np.save(fh, snaps[f"step_{step}"])
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
-    if all_reused and (out / "summary.json").is_file():
-        prev = json.loads((out / "summary.json").read_text())
-        if all(prev.get(k) == v for k, v in (("loss", loss), ("mixture", mixture), ("seed", seed),
-                                             ("iterations", iters), ("status", "ok"))):
-            seconds, cpu_seconds = prev.get("train_seconds", seconds), prev.get("cpu_seconds", cpu_seconds)
+    key = {"loss": loss, "mixture": mixture, "seed": seed, "iterations": iters}
+    timing = run / "train_time.json"
+    if all_reused and timing.is_file():
+        prev = json.loads(timing.read_text())
+        if all(prev.get(k) == v for k, v in key.items()):
+            seconds, cpu_seconds = prev["train_seconds"], prev["cpu_seconds"]
+    if status == "ok":
+        write_json(timing, {**key, "train_seconds": seconds, "cpu_seconds": cpu_seconds})
     ds = build_dataset(cfg["data"], seed)
     summary = {"loss": loss, "mixture": mixture, "seed": seed, "profile": profile, "iterations": iters,
                "status": status, "train_seconds": seconds, "cpu_seconds": cpu_seconds, "data": ds.info["description"]}

@@ -458,21 +458,25 @@ def test_toy_mixture_job_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_toy_mixture_rerun_with_nothing_to_train_keeps_the_recorded_training_time(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, keep_threads) -> None:
     """A finished toy-mixture job rerun (every segment reused, nothing trained) reports the training
-    time its first run recorded, not the milliseconds of the rerun; a job whose previous summary is of
-    another trajectory (other iterations) reports its own time."""
+    time its first run recorded in ``run/train_time.json``, not the milliseconds of the rerun, even
+    when ``summary.json`` was deleted first (snakemake does); a record of another trajectory (other
+    iterations) is not carried over."""
     from experiments import toy_mixtures as tm
 
     monkeypatch.setattr(tm, "settings", lambda profile: {"iterations": 20, "seeds": [0]})
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
     first = tm.run_one("nsgan", "ring", 0, "tiny", tmp_path / "job")
     capsys.readouterr()
+    (tmp_path / "job" / "summary.json").unlink()  # as snakemake does before rerunning the job
     again = tm.run_one("nsgan", "ring", 0, "tiny", tmp_path / "job")
     assert "reusing snapshot_step_0000020.npy" in capsys.readouterr().out  # nothing was trained
     assert again["train_seconds"] == first["train_seconds"] and again["cpu_seconds"] == first["cpu_seconds"]
     assert json.loads((tmp_path / "job" / "summary.json").read_text())["train_seconds"] == first["train_seconds"]
-    summary = json.loads((tmp_path / "job" / "summary.json").read_text())
-    summary["iterations"] = 10  # a summary of another trajectory: not carried over
-    (tmp_path / "job" / "summary.json").write_text(json.dumps(summary))
+    record = tmp_path / "job" / "run" / "train_time.json"
+    timing = json.loads(record.read_text())
+    assert timing["train_seconds"] == first["train_seconds"]
+    timing["iterations"] = 10  # a record of another trajectory: not carried over
+    record.write_text(json.dumps(timing))
     other = tm.run_one("nsgan", "ring", 0, "tiny", tmp_path / "job")
     assert other["train_seconds"] != first["train_seconds"] and other["train_seconds"] < first["train_seconds"]
 
