@@ -20,9 +20,10 @@ from .floors import read_rate
 from .harness import Candidate, Case, optional_import
 
 SIZES = [(2, 1000), (2, 2000)]
-#: best of 9 rounds, not 3: one problem's simplex time moves by about 20 % from call to call
-#: (2-core AMD EPYC VM, n = 2000, 1 thread, four calls each: ours 0.47-0.56 s, the peer 0.57-0.67 s;
-#: the peer run of 2026-12-04 had ours 0.72 s against 0.55 s as its best of 3)
+#: best of 9 rounds, not 3: one problem's simplex time moves by 20-70 % from call to call in one
+#: process (2-core AMD EPYC VM, 1 thread: n = 2000, four calls each, ours 0.47-0.56 s, the peer
+#: 0.57-0.67 s; n = 1000, twelve alternating calls, ours 109-182 ms); the full peer run of 2026-12-04
+#: had ours 0.72 s against the peer's 0.55 s at n = 2000 as its best of 3, 0.457 s against 0.464 s as best of 9
 ROUNDS = 9
 
 
