@@ -90,10 +90,12 @@ class _Stats:
     rows: torch.Tensor | None    # row sums, float64
     cols: torch.Tensor | None    # column sums, float64
     sq: torch.Tensor | None      # sum of squared entries, float64
+    weighted: torch.Tensor | None = None  # (T,) sums wa[:, t]^T K wb[:, t], float64
 
 
 def _tile(k: _kernels.Kernel, a: torch.Tensor, b: torch.Tensor, drop_diag: bool,
-          want_rows: bool, want_sq: bool) -> tuple[torch.Tensor, ...]:
+          want_rows: bool, want_sq: bool,
+          weights: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[torch.Tensor, ...]:
     K = k._gram(a, b)
     if drop_diag:
         if _kernels._no_grad(K):
@@ -105,6 +107,9 @@ def _tile(k: _kernels.Kernel, a: torch.Tensor, b: torch.Tensor, drop_diag: bool,
         out += [K.sum(1).double(), K.sum(0).double()]
     if want_sq:
         out.append((K * K).sum().double())
+    if weights is not None:  # float64 products: the 0/1 weights pick entries, the sums stay float64
+        wa, wb = weights
+        out.append(((wa.T @ K.to(torch.float64)) * wb.T).sum(1))
     return tuple(out)
 
 
@@ -128,11 +133,16 @@ def _tile_size(n: int, bs: int, same: bool, d: int, syrk: bool = False) -> int:
 
 def _gram_stats(k: _kernels.Kernel, a: torch.Tensor, b: torch.Tensor | None, bs: int, *,
                 drop_diag: bool, want_rows: bool = False, want_sq: bool = False,
+                weights: tuple[torch.Tensor, torch.Tensor | None] | None = None,
                 names: str = "x, y") -> _Stats:
     """Tile-wise sums of the Gram matrix ``k(a, b)``; ``b=None`` means ``k(a, a)`` (symmetric).
 
     For the symmetric case only tiles ``I <= J`` are computed and off-diagonal tiles count
     twice; ``drop_diag`` removes the entries ``k(a_i, a_i)`` (symmetric case only).
+    ``weights = (wa, wb)``, float64 ``(n, T)`` and ``(m, T)`` (``wb = None`` with ``b = None``:
+    ``wb = wa``), also gives ``weighted[t] = sum_ij wa_it K_ij wb_jt``: with 0/1 columns, the
+    Gram sums of ``T`` row subsets from one pass over the Gram (KID's pooled plan; no autograd).
+    Off-diagonal symmetric tiles count twice there too (``K_JI = K_IJ^T``, one ``wa``).
     float16 / bfloat16 tiles are computed in float32.  Raises ``ValueError`` (naming ``names``
     and the kernel) if a sum is not finite (an overflowing Gram entry).
     """
@@ -149,16 +159,26 @@ def _gram_stats(k: _kernels.Kernel, a: torch.Tensor, b: torch.Tensor | None, bs:
     sq = torch.zeros((), dtype=torch.float64, device=dev) if want_sq else None
     row_parts: dict[int, list[torch.Tensor]] = {}
     col_parts: dict[int, list[torch.Tensor]] = {}
+    wsum = None
+    if weights is not None:
+        if grad:
+            raise ValueError(f"{names}: weighted Gram sums are computed without autograd")
+        wa, wb = weights[0], (weights[0] if weights[1] is None else weights[1])
+        wsum = torch.zeros(wa.shape[1], dtype=torch.float64, device=dev)
     for i in range(0, n, bs):
         ai = a[i:i + bs]
         for j in range(i if same else 0, m, bs):
             bj = ai if (same and i == j) else bb[j:j + bs]  # same object: exact zero self-distances
             dd = same and drop_diag and i == j
+            wij = None if weights is None else (wa[i:i + bs], wb[j:j + bs])
             if grad and multi:
                 res = checkpoint(_tile, k, ai, bj, dd, want_rows, want_sq, use_reentrant=False)
             else:
-                res = _tile(k, ai, bj, dd, want_rows, want_sq)
+                res = _tile(k, ai, bj, dd, want_rows, want_sq, wij)
             w = 2.0 if (same and i != j) else 1.0
+            if wsum is not None:
+                wsum = wsum + w * res[-1]
+                res = res[:-1]
             total = total + w * res[0]
             if want_rows:
                 row_parts.setdefault(i, []).append(res[1])
@@ -174,7 +194,7 @@ def _gram_stats(k: _kernels.Kernel, a: torch.Tensor, b: torch.Tensor | None, bs:
         cols = rows if same else torch.cat([sum(col_parts[j]) for j in range(0, m, bs)])
     _check_finite_result(total.detach() if sq is None else torch.stack([total.detach(), sq.detach()]),
                          k, names, a.dtype)
-    return _Stats(total, rows, cols, sq)
+    return _Stats(total, rows, cols, sq, wsum)
 
 
 # --------------------------------------------------------------------------------------------

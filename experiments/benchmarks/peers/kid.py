@@ -3,13 +3,19 @@
 reproduces ``dv.kid(seed=...)``'s subset draws), torch-fidelity ``kid_features_to_metric`` and
 clean-fid ``kernel_distance`` (their own subsets: numpy RandomState).
 
-Size users run: n = m = 5000 float32 features of d = 2048 (Inception pool3), subsets of 1000.
-Timed with 10 subsets per call (100 in the usual protocol: the cost is linear in the count).
-Floor: three 1000 x 2048 x 1000 Gram products per subset, 2 s^2 d FLOPs each, at the measured
-float32 GEMM rate.  Ours and the numpy peers compute the within-sample Grams ``x x^T`` by BLAS
-syrk (one triangle: ``divergences.kernels.gram_product``; numpy's ``a @ a.T``), half those FLOPs,
-so both can go below this floor: the syrk floor is two thirds of it.  With one torch thread ours
-also takes the cross Gram ``x y^T`` through numpy's gemm (the same BLAS as the numpy peers).
+Size users run: n = m = 5000 float32 features of d = 2048 (Inception pool3), the usual protocol of
+100 subsets of 1000 (the default of every peer).  There ``dv.kid`` takes its pooled plan
+(``divergences.evaluation._kid_plan``): the three Grams of all 5000 rows once, each tile summed per
+subset through 0/1 indicator columns, instead of 300 subset Grams.  Floor of that plan: the whole
+Grams, ``2 P d`` FLOPs with ``P = n^2/2 + m^2/2 + nm`` entries (the two within-sample Grams
+symmetric), at the measured float32 GEMM rate (the float64 per-subset sums, ``T P`` multiply-adds,
+come on top).  The peers' floor is three ``s x d x s`` products per subset, ``6 T s^2 d`` FLOPs
+(the numpy peers' ``a @ a.T`` is BLAS syrk, two thirds of that).
+
+A second case, 10 subsets of the same features, is below the plans' crossover (about 25 subsets
+here): ``dv.kid`` computes each subset's Grams like the peers (self-Grams by syrk through
+``divergences.kernels.gram_product``; with one torch thread the cross Gram through numpy's gemm,
+the numpy peers' BLAS), so its floor is the peers' and parity is the expected outcome.
 """
 
 from __future__ import annotations
@@ -20,11 +26,14 @@ import numpy as np
 import torch
 
 import divergences as dv
+from divergences.evaluation import _kid_plan
 
 from .floors import gemm_rate
 from .harness import Candidate, Case, optional_import
 
-N, D, SUBSET, SUBSETS = 5000, 2048, 1000, 10
+N, D, SUBSET = 5000, 2048, 1000
+#: the usual protocol, then a count below the pooled plan's crossover
+SUBSET_COUNTS = (100, 10)
 
 
 def features(seed: int, n: int = N, d: int = D) -> np.ndarray:
@@ -38,12 +47,18 @@ def features(seed: int, n: int = N, d: int = D) -> np.ndarray:
 def cases() -> Iterator[Case]:
     fx, fy = features(0), features(1) * 1.05
     tx, ty = torch.from_numpy(fx), torch.from_numpy(fy)
+    for subsets in SUBSET_COUNTS:
+        yield _case(fx, fy, tx, ty, subsets)
+
+
+def _case(fx: np.ndarray, fy: np.ndarray, tx: torch.Tensor, ty: torch.Tensor, subsets: int) -> Case:
+    plan = _kid_plan(N, N, D, SUBSET, subsets)
     cands = [
-        Candidate("dv.kid (torch float32)", "ours", "divergences", f"dv.kid(tx, ty, subsets={SUBSETS}, subset_size={SUBSET}, seed=0)",
-                  lambda: float(dv.kid(tx, ty, subsets=SUBSETS, subset_size=SUBSET, seed=0).mean)),
-        Candidate("dv.kid (numpy float32)", "ours", "divergences", f"dv.kid(fx, fy, subsets={SUBSETS}, subset_size={SUBSET}, seed=0)",
-                  lambda: float(dv.kid(fx, fy, subsets=SUBSETS, subset_size=SUBSET, seed=0).mean),
-                  note="second ours row: numpy input"),
+        Candidate("dv.kid (torch float32)", "ours", "divergences", f"dv.kid(tx, ty, subsets={subsets}, subset_size={SUBSET}, seed=0)",
+                  lambda: float(dv.kid(tx, ty, subsets=subsets, subset_size=SUBSET, seed=0).mean), note=f"{plan} plan"),
+        Candidate("dv.kid (numpy float32)", "ours", "divergences", f"dv.kid(fx, fy, subsets={subsets}, subset_size={SUBSET}, seed=0)",
+                  lambda: float(dv.kid(fx, fy, subsets=subsets, subset_size=SUBSET, seed=0).mean),
+                  note=f"second ours row: numpy input, {plan} plan"),
     ]
     cands[1].role = "ours-alt"
     tm, ver = optional_import("torchmetrics.image.kid")
@@ -51,7 +66,7 @@ def cases() -> Iterator[Case]:
         cands.append(Candidate("torchmetrics KernelInceptionDistance", "peer", "torchmetrics", "", None, skipped=ver))
     else:
         def run_tm() -> float:
-            metric = tm.KernelInceptionDistance(feature=torch.nn.Identity(), subsets=SUBSETS, subset_size=SUBSET)
+            metric = tm.KernelInceptionDistance(feature=torch.nn.Identity(), subsets=subsets, subset_size=SUBSET)
             metric.update(tx, real=True)
             metric.update(ty, real=False)
             torch.manual_seed(0)
@@ -65,7 +80,7 @@ def cases() -> Iterator[Case]:
     else:
         cands.append(Candidate("torch-fidelity kid_features_to_metric", "peer", f"torch-fidelity {ver}",
                                "kid_features_to_metric(tx, ty, kid_subsets, kid_subset_size, rng_seed=2020)",
-                               lambda: float(tf.kid_features_to_metric(tx, ty, kid_subsets=SUBSETS, kid_subset_size=SUBSET,
+                               lambda: float(tf.kid_features_to_metric(tx, ty, kid_subsets=subsets, kid_subset_size=SUBSET,
                                                                        verbose=False, rng_seed=2020)["kernel_inception_distance_mean"]),
                                note="its own subsets (numpy RandomState 2020): agreement within the subset spread only"))
     cf, ver = optional_import("cleanfid.fid")
@@ -74,10 +89,15 @@ def cases() -> Iterator[Case]:
     else:
         def run_cf() -> float:
             np.random.seed(0)
-            return float(cf.kernel_distance(fx, fy, num_subsets=SUBSETS, max_subset_size=SUBSET))
+            return float(cf.kernel_distance(fx, fy, num_subsets=subsets, max_subset_size=SUBSET))
         cands.append(Candidate("clean-fid kernel_distance", "peer", f"clean-fid {ver}",
                                "kernel_distance(fx, fy, num_subsets, max_subset_size) after np.random.seed(0)", run_cf,
                                note="its own subsets (global numpy RNG): agreement within the subset spread only"))
-    flops = SUBSETS * 3 * 2.0 * SUBSET * SUBSET * D
-    yield Case("kid", f"n=m={N}, d={D}, float32, {SUBSETS} subsets of {SUBSET}", cands,
-               floor=lambda: (flops / gemm_rate(torch.float32), f"3 Gram GEMMs per subset: {flops / 1e9:.0f} GFLOP at the measured float32 GEMM rate"))
+    if plan == "pooled":
+        flops = 2.0 * (N * N / 2 + N * N / 2 + N * N) * D
+        what = f"the 3 whole Grams once, 2 symmetric: {flops / 1e9:.0f} GFLOP"
+    else:
+        flops = subsets * 3 * 2.0 * SUBSET * SUBSET * D
+        what = f"3 Gram GEMMs per subset: {flops / 1e9:.0f} GFLOP"
+    return Case("kid", f"n=m={N}, d={D}, float32, {subsets} subsets of {SUBSET}", cands,
+                floor=lambda: (flops / gemm_rate(torch.float32), f"{what} at the measured float32 GEMM rate"))
