@@ -180,7 +180,9 @@ def kid(fx: ArrayLike, fy: ArrayLike, subsets: int = 100, subset_size: int = 100
     multiply-adds, self-Grams symmetric), or, when fewer, the three whole Grams once with each
     tile summed per subset (the usual 100 subsets of 1 000 from 5 000 features: 3.2x fewer;
     ``_kid_plan``); the subsets, and the values up to the rounding of the Gram entries, are the same
-    either way; memory ``O(block^2 + (n + m) min(subsets, 2^23 / (n + m)))``.  Computed in the features' dtype with float64 sums (float32
+    either way; memory ``O(block^2 + (n + m) min(subsets, 2^23 / (n + m)))``.  Computed in the
+    features' dtype (each Gram tile's own sum too; the pooled plan's per-subset sums are float64
+    products), tile sums accumulated in float64 (float32
     numpy features are kept in float32, like float32 tensors; other numpy input is float64), without
     autograd (an evaluation statistic; use ``dv.mmd2(..., "polynomial")`` for a differentiable one).
     """
