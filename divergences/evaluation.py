@@ -178,7 +178,7 @@ def kid(fx: ArrayLike, fy: ArrayLike, subsets: int = 100, subset_size: int = 100
     ``dv.mmd2(fx, fy, "polynomial")``.  ``subset_size`` larger than either sample raises
     ``ValueError`` (no silent cap).  Cost: per subset, its three ``s x s`` Grams (``2 s^2 d``
     multiply-adds, self-Grams symmetric), or, when fewer, the three whole Grams once with each
-    tile summed per subset (the usual 100 subsets of 1 000 from 5 000 features: 3.2x fewer;
+    tile summed per subset (the usual 100 subsets of 1 000 from 5 000 features: 3.5x fewer;
     ``_kid_plan``); the subsets, and the values up to the rounding of the Gram entries, are the same
     either way; memory ``O(block^2 + (n + m) min(subsets, 2^23 / (n + m)))``.  Computed in the
     features' dtype (each Gram tile's own sum too; the pooled plan's per-subset sums are float64
@@ -223,14 +223,15 @@ def kid(fx: ArrayLike, fy: ArrayLike, subsets: int = 100, subset_size: int = 100
 #: column chunk of the pooled plan's 0/1 subset matrices: (n + m) x chunk float64 entries <= 2^23 (64 MB)
 _KID_WEIGHT_ENTRIES = 1 << 23
 #: the pooled plan's Gram tile (balanced by ``mmd._tile_size``: 1 000 rows for 5 000).  Measured on the
-#: 2-core AMD EPYC VM, 100 subsets of 1 000 from 5 000 x 2 048 float32: tiles of 1 000 took 1.46-1.54 s
-#: with 2 torch threads against 2.07-2.18 s for 1 667 and 2.1-2.2 s for 2 500 (1 thread: 1.49-1.57 s
-#: for 768-1 667); the float64 copy of a 1 000-row tile (8 MB) stays in cache.
+#: 2-core AMD EPYC VM, 100 subsets of 1 000 from 5 000 x 2 048 float32, torch and BLAS threads alike:
+#: tiles of 512 to 2 500 rows all took 2.44-2.62 s with 1 thread and 1.59-1.92 s with 2 (one earlier
+#: 2-thread run: 1.46-1.54 s for 1 000 rows, 2.07-2.18 s for 1 667); 1 024 keeps a tile's float64
+#: copy at 8 MB.
 _KID_POOLED_BLOCK = 1024
 #: cost of one float64 multiply-add of the (T x b) @ (b x b) subset sums relative to one float32
-#: multiply-add of the Gram product: measured 5.3 ms against 21 ms per 1 000-row tile at T = 100,
-#: d = 2 048 (1 thread), i.e. 1e8 against 2e9 multiply-adds: ~5x per multiply-add.
-_KID_WEIGHT_COST = 5.0
+#: multiply-add of the Gram product plus kernel: per 1 000-row tile at T = 100, d = 2 048, 6.4 ms against
+#: 41.5 ms with 1 thread (1e8 against 2e9 multiply-adds: 3.1x each), 2.6 ms against 27 ms with 2 (1.9x).
+_KID_WEIGHT_COST = 3.0
 
 
 def _kid_plan(n: int, m: int, d: int, s: int, subsets: int) -> str:
@@ -245,9 +246,9 @@ def _kid_plan(n: int, m: int, d: int, s: int, subsets: int) -> str:
     subset by a float64 product with the 0/1 subset-indicator columns (``T P`` float64 multiply-adds,
     each costing ``_KID_WEIGHT_COST`` of the Gram's), the Gram recomputed once per chunk of subsets
     (``_KID_WEIGHT_ENTRIES``).  At the usual protocol (100 subsets of 1 000 from 5 000 Inception
-    features, d = 2 048) pooled needs 1.3e11 against 4.1e11 (3.2x fewer; measured 1.4-1.5 s against
-    5.7-6.1 s on a 2-core AMD EPYC, 1 thread); at 10 subsets, or from 10 000 features or more, the
-    per-subset plan is cheaper and is kept.
+    features, d = 2 048) pooled needs 1.2e11 against 4.1e11 (3.5x fewer; measured 2.47-2.50 s against
+    9.3-9.8 s on a 2-core AMD EPYC, one torch and one BLAS thread); at 10 subsets, or from 10 000
+    features or more, the per-subset plan is cheaper and is kept.
     """
     chunk = max(1, _KID_WEIGHT_ENTRIES // (n + m))
     passes = -(-subsets // chunk)
