@@ -234,6 +234,12 @@ _KID_POOLED_BLOCK = 1024
 _KID_WEIGHT_COST = 3.0
 
 
+def _kid_chunk(n: int, m: int) -> int:
+    """Subsets per pass of the pooled plan: its 0/1 indicator columns hold ``(n + m) x chunk``
+    float64 entries, at most ``_KID_WEIGHT_ENTRIES`` (the Gram is recomputed once per pass)."""
+    return max(1, _KID_WEIGHT_ENTRIES // (n + m))
+
+
 def _kid_plan(n: int, m: int, d: int, s: int, subsets: int) -> str:
     """How :func:`kid` computes its subset sums: ``"subsets"`` or ``"pooled"``, whichever costs fewer
     multiply-adds (both give the same subsets and, up to the rounding of the Gram products, the
@@ -250,7 +256,7 @@ def _kid_plan(n: int, m: int, d: int, s: int, subsets: int) -> str:
     9.3-9.8 s on a 2-core AMD EPYC, one torch and one BLAS thread); at 10 subsets, or from 10 000
     features or more, the per-subset plan is cheaper and is kept.
     """
-    chunk = max(1, _KID_WEIGHT_ENTRIES // (n + m))
+    chunk = _kid_chunk(n, m)
     passes = -(-subsets // chunk)
     pairs = n * n / 2 + m * m / 2 + n * m
     pooled = passes * pairs * d + _KID_WEIGHT_COST * subsets * pairs
@@ -280,7 +286,7 @@ def _kid_values(k: _kernels.Kernel, xt: torch.Tensor, yt: torch.Tensor, s: int, 
         return torch.stack(vals)
     if plan != "pooled":
         raise ValueError(f"plan: expected 'subsets' or 'pooled', got {plan!r}")
-    chunk = max(1, _KID_WEIGHT_ENTRIES // (n + m))
+    chunk = _kid_chunk(n, m)
     out = []
     for c0 in range(0, subsets, chunk):
         part = draws[c0:c0 + chunk]
