@@ -55,6 +55,15 @@ def unknown_key_message(key: str, accepted: Sequence[str], where: str = "") -> s
     return f"unknown config key {key!r}{where}{hint}; accepted: {sorted(accepted)}"
 
 
+def unknown_name_message(key: str, kind: str, name: Any, choices: Sequence[str]) -> str:
+    """``loss.name: unknown loss 'wgan_pg' (did you mean 'wgan_gp'?); choose from [...] or give
+    'package.module:Name'``: ``choices`` are every name the section accepts (the suggestion the
+    closest of them, ``difflib``, ratio >= 0.6)."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6) if isinstance(name, str) else []
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{key}: unknown {kind} {name!r}{hint}; choose from {sorted(choices)} or give 'package.module:Name'"
+
+
 def is_lazy(spec: Any) -> bool:
     """Whether ``spec`` is written in the lazy spelling ``"package.module:Name"``."""
     return isinstance(spec, str) and _LAZY.fullmatch(spec) is not None
@@ -167,10 +176,7 @@ class Registry(Mapping[str, Any]):
             return resolve_lazy(entry, key) if isinstance(entry, str) else entry
         if is_lazy(name):
             return resolve_lazy(name, key)
-        close = difflib.get_close_matches(name, self.names(), n=1, cutoff=0.6) if isinstance(name, str) else []
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"{key}: unknown {self.kind} {name!r}{hint}; choose from {sorted(self.entries)} "
-                         f"or give 'package.module:Name'")
+        raise ValueError(unknown_name_message(key, self.kind, name, self.names()))
 
     def config_keys(self, name: Any, section: str | None = None) -> dict[str, Key] | None:
         """Every key a section naming ``name`` accepts besides ``name``: the target's own keys

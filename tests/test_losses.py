@@ -316,6 +316,22 @@ def test_registry_names_and_errors() -> None:
     assert losses.build({"name": "sn_smmd"}).name == "sn_smmd"
 
 
+def test_unknown_loss_name_lists_every_accepted_name() -> None:
+    """The error for an unknown ``loss.name`` offers the composite names too (they are valid
+    names: ``wgan_gp`` builds), and suggests the closest one."""
+    for bad in ("wgan_pg", 3, None, ["gan"]):
+        with pytest.raises(ValueError) as err:
+            losses.build({"name": bad})
+        msg = str(err.value)
+        assert msg.startswith("loss.name: unknown loss"), msg
+        for name in losses.names():
+            assert repr(name) in msg, (name, msg)
+    with pytest.raises(ValueError, match="did you mean 'wgan_gp'"):
+        losses.build({"name": "wgan_pg"})
+    with pytest.raises(ValueError, match="did you mean 'sn_smmd'"):
+        losses.loss_options({"name": "sn_smd"})
+
+
 COMPOSITES = [  # (alias, the same loss spelled out as a base loss plus penalties, critic outputs)
     ({"name": "wgan_gp", "gamma": 3.0, "half": True},
      {"name": "wgan", "clip": None, "penalties": [{"name": "gp", "gamma": 3.0, "half": True}]}, 1),

@@ -47,7 +47,7 @@ from typing import Any
 
 import torch
 
-from ..registry import Key, Registry, unknown_key_message
+from ..registry import Key, Registry, is_lazy, unknown_key_message, unknown_name_message
 from .base import GANLoss, Logs
 from .core import PenalisedLoss
 from .fgan import FGANLoss
@@ -162,7 +162,12 @@ def _name(cfg: Any) -> str:
 def _expanded(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """A composite's base-loss config; any other config as a plain dict."""
     name = _name(cfg)
-    return COMPOSITES[name].expand(cfg, name) if isinstance(name, str) and name in COMPOSITES else dict(cfg)
+    if isinstance(name, str) and name in COMPOSITES:
+        return COMPOSITES[name].expand(cfg, name)
+    if not isinstance(name, str) or (name not in LOSSES.entries and not is_lazy(name)):
+        # here, not in LOSSES.target: the choices include the composite names
+        raise ValueError(unknown_name_message("loss.name", "loss", name, names()))
+    return dict(cfg)
 
 
 def config_keys(name: str) -> dict[str, Key] | None:
