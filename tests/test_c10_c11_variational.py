@@ -187,6 +187,9 @@ def test_kl_estimators_below_truth():
         assert truth - 4 * res.stderr - 0.1 * truth <= res.estimate <= truth + 4 * res.stderr
 
 
+# 15 steps leave the critic undertrained and nwj says so (its failed-critic warning, tested
+# elsewhere); this test checks the seeding only
+@pytest.mark.filterwarnings("ignore:nwj.*the critic failed:RuntimeWarning")
 def test_estimators_are_seeded_and_leave_global_rng_alone(rng):
     x, y = rng.normal(size=(200, 2)), rng.normal(size=(200, 2)) + 0.5
     state = torch.random.get_rng_state()
