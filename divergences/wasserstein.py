@@ -225,48 +225,95 @@ def default_num_iter_max(n: int, m: int) -> int:
 
 
 # ----------------------------------------------------------------------------- 1-D exact
-def _quantile_coupling(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Monotone (north-west corner) coupling of two sorted weight vectors.
+#: columns per pass of the weighted (or unequal-size) 1-D coupling: its (n + m, chunk) work arrays
+#: (merged breakpoints, their order, two index arrays, two gathers) stay near ``2^20`` entries (8 MB) each
+_W1D_CHUNK_ENTRIES = 1 << 20
 
-    Returns interval masses ``dt`` and the indices ``(i, j)`` into the sorted supports:
-    the optimal 1-D plan moves mass ``dt_k`` from ``x_(i_k)`` to ``y_(j_k)``.
+
+def _sort0(t: torch.Tensor, with_index: bool, stable: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``torch.sort(t, dim=0, stable=stable)`` of an ``(n, k)`` tensor: the sorted values, and the permutation when
+    ``with_index``; values that autograd tracks are gathered by the permutation (differentiable).
+
+    CPU float32 / float64 tensors are ordered by numpy (``np.sort`` / ``np.argsort``, vectorised
+    sorting networks; ``kind="stable"`` merges presorted runs in linear time).  Measured on the
+    2-core AMD EPYC VM, 10^4 float64: ``np.sort`` 0.09 ms and ``np.argsort`` 0.26 ms against
+    ``torch.sort`` 0.79 ms; 10^6: 14 and 48 ms against 118 ms; a stable argsort of two
+    concatenated sorted runs of 10^4 and 7 000: 0.09 ms against 0.40 ms.  Ties may come out in
+    another order than ``torch.sort``'s (equal values: every quantile is unchanged).  Other
+    dtypes and devices use ``torch.sort``.
     """
-    ca = torch.cumsum(a, 0)
-    cb = torch.cumsum(b, 0)
-    levels = torch.sort(torch.cat([ca, cb]))[0]
-    levels = torch.cat([levels.new_zeros(1), levels.clamp(max=1.0)])
-    dt = (levels[1:] - levels[:-1]).clamp_min(0.0)
-    mid = 0.5 * (levels[1:] + levels[:-1])
-    i = torch.searchsorted(ca.detach().contiguous(), mid.detach().contiguous(), right=True).clamp(max=a.shape[0] - 1)
-    j = torch.searchsorted(cb.detach().contiguous(), mid.detach().contiguous(), right=True).clamp(max=b.shape[0] - 1)
-    return dt, i, j
+    if t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
+        v, ix = torch.sort(t, dim=0, stable=stable)
+        return v, (ix if with_index else None)
+    arr = t.detach().resolve_neg().numpy()
+    grad = torch.is_grad_enabled() and t.requires_grad
+    kind = "stable" if stable else None
+    if not (with_index or grad):
+        return torch.from_numpy(np.sort(arr, axis=0, kind=kind)), None
+    ix = np.argsort(arr, axis=0, kind=kind)
+    if grad:
+        ixt = torch.from_numpy(ix)
+        return torch.take_along_dim(t, ixt, 0), ixt
+    if arr.shape[1] == 1:  # one column: a flat gather (a third of the 2-D fancy index's time at 2 x 10^4)
+        return torch.from_numpy(arr[:, 0][ix[:, 0]][:, None]), torch.from_numpy(ix)
+    return torch.from_numpy(arr[ix, np.arange(arr.shape[1])]), torch.from_numpy(ix)
+
+
+def _quantile_coupling(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Monotone (north-west corner) coupling of sorted weight columns ``a`` (n, k) and ``b`` (m, k).
+
+    The breakpoints of the two quantile functions are the cumulative weights ``ca``, ``cb``;
+    merged and sorted they cut ``(0, 1]`` into ``n + m`` intervals, interval ``l`` being
+    ``(t_{l-1}, t_l]`` with ``t_{-1} = 0``.  Returns, per column, the interval masses
+    ``dt_l = t_l - t_{l-1}`` and the indices ``(i_l, j_l)`` into the sorted supports: the optimal
+    1-D plan moves ``dt_l`` from ``x_(i_l)`` to ``y_(j_l)`` (Peyre & Cuturi 2019, Remark 2.30).
+    ``i_l`` is the number of breakpoints of ``a`` merged before position ``l`` (clamped to
+    ``n - 1``): on an interval of positive length that is ``#{ca <= t_{l-1}}``, the index of the
+    quantile ``F^{-1}(t)`` for every ``t`` inside it, so one stable sort and two running counts
+    replace a binary search per interval.  Intervals of length zero (tied breakpoints) carry no
+    mass.  All outputs ``(n + m, k)``.
+    """
+    n, m = a.shape[0], b.shape[0]
+    levels, order = _sort0(torch.cat([torch.cumsum(a, 0), torch.cumsum(b, 0)]), True, stable=True)
+    from_a = order < n
+    i = torch.cumsum(from_a, 0) - from_a.long()  # breakpoints of a before position l
+    j = torch.arange(n + m, device=a.device)[:, None] - i  # the rest of the l positions before l are b's
+    levels = levels.clamp(max=1.0)
+    dt = torch.diff(levels, dim=0, prepend=levels.new_zeros((1, levels.shape[1]))).clamp_min_(0.0)
+    return dt, i.clamp_(max=n - 1), j.clamp_(max=m - 1)
 
 
 def _w1d_pow(x: torch.Tensor, y: torch.Tensor, a: torch.Tensor | None, b: torch.Tensor | None,
              p: float) -> torch.Tensor:
-    """W_p^p between columns of x (n, k) and y (m, k), each column a 1-D sample: shape (k,)."""
+    """W_p^p between columns of x (n, k) and y (m, k), each column a 1-D sample: shape (k,).
+
+    Equal sizes with uniform weights: ``mean_i |x_(i) - y_(i)|^p`` over the sorted columns.
+    Otherwise the quantile coupling (:func:`_quantile_coupling`): ``sum_l dt_l |x_(i_l) - y_(j_l)|^p``;
+    with uniform weights the coupling does not depend on the data and is built once for all
+    columns; with weights it follows each column's order, ``_W1D_CHUNK_ENTRIES`` at a time.
+    """
     n, m = x.shape[0], y.shape[0]
-    if a is None and b is None and n == m:
-        xs = torch.sort(x, dim=0)[0]
-        ys = torch.sort(y, dim=0)[0]
-        return ((xs - ys).abs() ** p).mean(0)
+    k = x.shape[1]
+    if a is None and b is None:
+        xs = _sort0(x, False)[0]
+        ys = _sort0(y, False)[0]
+        if n == m:
+            return ((xs - ys).abs() ** p).mean(0)
+        dt, i, j = _quantile_coupling(torch.full((n, 1), 1.0 / n, dtype=x.dtype, device=x.device),
+                                      torch.full((m, 1), 1.0 / m, dtype=x.dtype, device=x.device))
+        return (dt * (xs[i[:, 0]] - ys[j[:, 0]]).abs() ** p).sum(0)
     if a is None:
         a = torch.full((n,), 1.0 / n, dtype=x.dtype, device=x.device)
     if b is None:
         b = torch.full((m,), 1.0 / m, dtype=x.dtype, device=x.device)
-    if x.shape[1] == 1:
-        xs, ix = torch.sort(x[:, 0])
-        ys, iy = torch.sort(y[:, 0])
-        dt, i, j = _quantile_coupling(a[ix], b[iy])
-        return (dt * (xs[i] - ys[j]).abs() ** p).sum()[None]
-    # several columns with per-column orders: the weights follow each column's permutation
-    xs, ix = torch.sort(x, dim=0)
-    ys, iy = torch.sort(y, dim=0)
+    chunk = max(1, _W1D_CHUNK_ENTRIES // (n + m))
     out = []
-    for c in range(x.shape[1]):
-        dt, i, j = _quantile_coupling(a[ix[:, c]], b[iy[:, c]])
-        out.append((dt * (xs[i, c] - ys[j, c]).abs() ** p).sum())
-    return torch.stack(out)
+    for c0 in range(0, k, chunk):
+        xs, ix = _sort0(x[:, c0:c0 + chunk], True)
+        ys, iy = _sort0(y[:, c0:c0 + chunk], True)
+        dt, i, j = _quantile_coupling(a.take(ix), b.take(iy))
+        out.append((dt * (xs.gather(0, i) - ys.gather(0, j)).abs() ** p).sum(0))
+    return out[0] if len(out) == 1 else torch.cat(out)
 
 
 def _w1d_pow_checked(x: ArrayLike, y: ArrayLike, p: float, x_weights: ArrayLike | None,
