@@ -14,7 +14,7 @@ import math
 import pandas as pd
 import pytest
 
-from experiments.benchmarks.peers import discrete, exact_ot, fid, harness, knn, mmd, run, sliced
+from experiments.benchmarks.peers import discrete, exact_ot, fid, harness, knn, mmd, oned, run, sliced
 
 
 @pytest.fixture(autouse=True)
@@ -96,12 +96,18 @@ def test_approximate_peer_is_matched_with_our_setting_of_at_least_its_accuracy()
 
 # (module, candidate, relative tolerance): peers that compute exactly our quantity.  float64
 # closed forms agree to ~1e-14 (FID: the eigenproblem's backward error, ~d eps cond);
-# float32 Gram sums carry ~n eps_32 relative error on each kernel sum.
+# float32 Gram sums carry ~n eps_32 relative error on each kernel sum.  1-D W (oned): the interval
+# masses are differences of cumulative weights, each within N u of exact (N = n + m <= 600, u = 2^-53),
+# so a value moves by at most 2 N u sum_l |x_(i_l) - y_(j_l)|^p <= 2 N^2 u max|x - y|^p: with
+# max|x - y|^p <= 200 W_p^p for these samples, <= 1.7e-9 relative on either side; 1e-8.  Our numpy
+# and torch calls run the same operations (equal).
 SAME_QUANTITY = [
     ("discrete", "scipy rel_entr", 1e-12), ("discrete", "torch xlogy", 1e-12), ("discrete", "scipy jensenshannon**2", 1e-12),
     ("discrete", "torch xlogy JSD", 1e-12), ("discrete", "dv.kl (torch)", 1e-12), ("discrete", "dv.jsd (torch)", 1e-12),
     ("knn", "scipy cKDTree", 1e-12), ("knn", "scikit-learn NearestNeighbors", 1e-12),
     ("exact_ot", "POT emd2", 1e-12), ("sliced", "POT sliced (torch f64)", 1e-12),
+    ("oned", "scipy wasserstein_distance", 1e-8), ("oned", "POT wasserstein_1d", 1e-8),
+    ("oned", "dv.wasserstein_1d_pow (torch)", 0.0),
     ("mmd", "torch cdist + exp", 1e-3), ("mmd", "torch matmul expansion", 1e-3),
     ("fid", "torch-fidelity fid_statistics_to_metric", 1e-6), ("fid", "pytorch-fid calculate_frechet_distance", 1e-6),
     ("fid", "torchmetrics _compute_fid", 1e-6),
@@ -118,13 +124,14 @@ def small_sizes(monkeypatch):
     monkeypatch.setattr(discrete, "B", 200)
     monkeypatch.setattr(knn, "SIZES", [(3, 300, 2), (16, 300, 3)])
     monkeypatch.setattr(exact_ot, "SIZES", [(2, 80)])
-    monkeypatch.setattr(sliced, "SIZES", [(8, 300, 16)])
+    monkeypatch.setattr(sliced, "SIZES", [(8, 300, 300, 16, False), (8, 300, 200, 16, True)])
+    monkeypatch.setattr(oned, "SIZES", [(300, 300, False, 1), (300, 200, False, 2), (300, 200, True, 1)])
     monkeypatch.setattr(mmd, "SIZES", [(32, 200)])
     monkeypatch.setattr(fid, "N", 600)
     monkeypatch.setattr(fid, "D", 64)
 
 
-@pytest.mark.parametrize("module", [discrete, knn, exact_ot, sliced, mmd, fid], ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+@pytest.mark.parametrize("module", [discrete, knn, exact_ot, oned, sliced, mmd, fid], ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_declared_peers_compute_our_quantity(module, small_sizes):
     name = module.__name__.rsplit(".", 1)[-1]
     tols = {c: t for m, c, t in SAME_QUANTITY if m == name}

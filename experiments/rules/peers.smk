@@ -5,7 +5,13 @@
 # torchvision that matches torch).  Run `pip install -e ".[bench]"` plus that torchvision, then
 # `snakemake --cores 8 peer_benchmarks`, alone on the machine.  Absent peers are skipped with
 # their reason in the CSVs.
-PEER_MODULES = ["fid", "kid", "inception", "mmd", "discrete", "knn", "sliced", "sinkhorn", "exact_ot"]
+import sys
+
+# the module list has one home, experiments/benchmarks/peers/run.py (experiments/ is not installed:
+# imported from the workflow's own directory)
+if workflow.basedir not in sys.path:
+    sys.path.insert(0, workflow.basedir)
+from experiments.benchmarks.peers.run import MODULES as PEER_MODULES
 
 
 rule peer_benchmarks:

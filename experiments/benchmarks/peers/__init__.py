@@ -2,7 +2,7 @@
 pick for the same quantity, in one process, on the same seeded inputs (issue 14, section 4).
 
 One module per estimator (``kid``, ``fid``, ``inception``, ``mmd``, ``discrete``, ``knn``,
-``sliced``, ``sinkhorn``, ``exact_ot``) lists its cases (the sizes users run) and its candidates
+``oned``, ``sliced``, ``sinkhorn``, ``exact_ot``; the list is ``run.MODULES``) lists its cases (the sizes users run) and its candidates
 (ours and each peer, with the exact peer call and the convention that makes the two values the
 same quantity).  :mod:`.harness` times them round-robin (best of several rounds, process CPU time
 and wall time), records the agreement with ours and a floor (the FLOPs or bytes the quantity cannot

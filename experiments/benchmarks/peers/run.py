@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-MODULES = ("fid", "kid", "inception", "mmd", "discrete", "knn", "sliced", "sinkhorn", "exact_ot")
+MODULES = ("fid", "kid", "inception", "mmd", "discrete", "knn", "oned", "sliced", "sinkhorn", "exact_ot")
 
 
 def _child(module: str, threads: int, out: str) -> None:
