@@ -457,6 +457,30 @@ def test_cuda_head_and_estimators(kernel: str) -> None:
 
 
 @pytest.mark.gpu
+def test_cuda_exact_1d_wasserstein_equals_cpu() -> None:
+    """On CUDA the 1-D core sorts with torch.sort (numpy orders CPU tensors only): on small-integer
+    positions with dyadic weights every step is exact (tests/test_w1d_coupling.py), so the CUDA
+    value must equal the CPU one; weighted with unequal sizes, uniform with unequal sizes, and sliced
+    W of 1-D samples (every direction is +-1, so the projections are exact too)."""
+    _require_cuda()
+    g = torch.Generator().manual_seed(4)
+    x = torch.randint(-20, 21, (300,), generator=g).double()
+    y = torch.randint(-15, 30, (512,), generator=g).double()
+    counts = torch.randint(1, 9, (300,), generator=g).double()
+    counts[-1] += 4096 - counts.sum()  # counts sum to 2^12: dyadic weights, exact cumulative sums
+    a = counts / 4096
+    for p in (1, 2):
+        cpu = dv.wasserstein_1d_pow(x, y, p, a, None)
+        assert float(dv.wasserstein_1d_pow(x.to(GPU_DEV), y.to(GPU_DEV), p, a.to(GPU_DEV), None)) == float(cpu)
+        cpu_u = dv.wasserstein_1d_pow(x[:256], y, p)
+        assert float(dv.wasserstein_1d_pow(x[:256].to(GPU_DEV), y.to(GPU_DEV), p)) == float(cpu_u)
+    sw_cpu = dv.sliced_wasserstein(x[:, None], y[:, None], p=2, n_projections=8, x_weights=a)
+    sw_dev = dv.sliced_wasserstein(x[:, None].to(GPU_DEV), y[:, None].to(GPU_DEV), p=2, n_projections=8,
+                                   x_weights=a.to(GPU_DEV))
+    assert float(sw_dev) == float(sw_cpu)
+
+
+@pytest.mark.gpu
 def test_cuda_spectral_sigma_is_float32_under_autocast() -> None:
     """sigma under CUDA bf16 autocast equals the fp32 sigma to float32 rounding (an ``mv`` in bf16
     would be off by ~2^-8)."""
