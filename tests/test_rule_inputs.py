@@ -51,23 +51,32 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if rel and src.is_file():
             (dst / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst / rel)
-    _snakemake(dst, "--cores", "1", "--touch", "--quiet")
+    # --forceall: touch every job, so each records its metadata (params, code); a plain --touch
+    # records none, and a params change would then rerun nothing unless an earlier test happened
+    # to touch that job (the order dependence this fixture once had)
+    _snakemake(dst, "--cores", "1", "--touch", "--forceall", "--quiet")
     assert _jobs(_snakemake(dst, "-n")) == set()
     return dst
+
+
+def _restore(path: Path, before: bytes, mtime_ns: int) -> None:
+    """Put back a file's bytes and its modification time: the tree is up to date again without a
+    ``--touch`` run (same content, so same checksums; same mtime, so no input newer than its output)."""
+    path.write_bytes(before)
+    os.utime(path, ns=(mtime_ns, mtime_ns))
 
 
 def _after_touching(tree: Path, rel: str) -> set[str]:
     """Jobs a dry run lists after ``rel`` changes.  The content changes (a comment appended):
     Snakemake compares recorded checksums, so a newer mtime alone does not count as a change."""
     path = tree / rel
-    before = path.read_bytes()
+    before, mtime_ns = path.read_bytes(), path.stat().st_mtime_ns
     time.sleep(0.05)
     path.write_bytes(before + b"\n# changed by tests/test_rule_inputs.py\n")
     try:
         return _jobs(_snakemake(tree, "-n"))
     finally:
-        path.write_bytes(before)
-        _snakemake(tree, "--cores", "1", "--touch", "--quiet")
+        _restore(path, before, mtime_ns)
 
 
 def test_changing_a_loss_reruns_every_trained_figure_and_nothing_else(tree: Path) -> None:
@@ -92,12 +101,11 @@ def test_changing_a_profile_size_reruns_only_the_script_that_reads_it(tree: Path
     reruns nothing."""
     assert _after_touching(tree, "experiments/profile_settings/quick.yaml") == set()
     path = tree / "experiments/profile_settings/quick.yaml"
-    before = path.read_text()
-    assert before.count("  reps_w1: 10\n") == 1
-    path.write_text(before.replace("  reps_w1: 10\n", "  reps_w1: 11\n"))
+    before, mtime_ns = path.read_bytes(), path.stat().st_mtime_ns
+    assert before.count(b"  reps_w1: 10\n") == 1
+    path.write_bytes(before.replace(b"  reps_w1: 10\n", b"  reps_w1: 11\n"))
     try:
         jobs = _jobs(_snakemake(tree, "-n"))
     finally:
-        path.write_text(before)
-        _snakemake(tree, "--cores", "1", "--touch", "--quiet")
+        _restore(path, before, mtime_ns)
     assert jobs == {"cmt_table"}, jobs

@@ -34,16 +34,21 @@ def _value_bound(cost: np.ndarray, n: int, tol: float) -> float:
 
 
 @pytest.mark.parametrize("reg", [1.0, 0.1])
-def test_value_equals_pots_converged_sinkhorn_log(reg: float) -> None:
+def test_value_equals_pots_converged_sinkhorn(reg: float) -> None:
     """POT's dual value eps(<a, log(u/a)> + <b, log(v/b)>) is OT_eps at convergence; POT stops at
-    stopThr 1e-9, the marginal tolerance the bound assumes for each solver."""
+    stopThr 1e-9, the marginal tolerance the bound assumes for each solver.  POT's scaling form
+    (``method="sinkhorn"``) and its log form iterate the same map to the same fixed point (10 870
+    iterations at reg = 0.1 either way); the scaling form is used because here its smallest kernel
+    entry, ``exp(-max M / reg)`` >= e^-543, is a normal float64 (>= 2.2e-308), so nothing underflows,
+    and it runs ~25x faster than the log form (0.5 s against 13 s at reg = 0.1 on the 2-core VM)."""
     n = 300 if reg == 1.0 else 150
     x, y = _problem(n, 3)
     a = np.full(n, 1 / n)
     M = ot.dist(x, y)
-    _, log = ot.sinkhorn(a, a, M, reg, method="sinkhorn_log", log=True, stopThr=1e-9,
+    assert float(M.max()) / reg < 700, "the scaling form would underflow: use the log form"
+    _, log = ot.sinkhorn(a, a, M, reg, method="sinkhorn", log=True, stopThr=1e-9,
                           numItermax=200_000, warn=False)
-    ref = reg * (np.sum(a * (log["log_u"] - np.log(a))) + np.sum(a * (log["log_v"] - np.log(a))))
+    ref = reg * (np.sum(a * (np.log(log["u"]) - np.log(a))) + np.sum(a * (np.log(log["v"]) - np.log(a))))
     got = dv.sinkhorn(x, y, reg=reg, p=2, debiased=False)
     assert abs(got - ref) <= _value_bound(M, n, 1e-9)
 
