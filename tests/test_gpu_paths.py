@@ -9,10 +9,13 @@ What runs where:
   in ``experiments/train_configs/image/quick.yaml`` + ``losses/``), both networks and all four resolutions, each at least
   once (``FAST_CASES``); torch.compile (inductor, needs a C++ compiler) for SN-GAN (generator and
   critic compiled) and WGAN-GP (generator compiled, critic eager: double backward); the kernel
-  head against ``divergences``; the sync count; the non-blocking copies;
+  head against ``divergences``; the sync count; the non-blocking copies; the device-to-host copy
+  counter (on 'meta');
 * ``-m slow``: the full cross product {DCGAN, ResNet} x {32, 64, 128, 160} x 5 losses, eager and
   compiled;
-* ``-m gpu``: the same on CUDA (fails, does not skip, without a GPU).
+* ``-m gpu``: the same on CUDA (fails, does not skip, without a GPU), plus the estimators on CUDA
+  tensors: the kernel head, the exact 1-D distance, and Sinkhorn and exact OT (values, device, host
+  copies).
 
 Widths are reduced (``ch`` 4) and batches tiny (2), so a step takes about a second.
 """
@@ -478,6 +481,86 @@ def test_cuda_exact_1d_wasserstein_equals_cpu() -> None:
     sw_dev = dv.sliced_wasserstein(x[:, None].to(GPU_DEV), y[:, None].to(GPU_DEV), p=2, n_projections=8,
                                    x_weights=a.to(GPU_DEV))
     assert float(sw_dev) == float(sw_cpu)
+
+
+class _HostCopies(TorchDispatchMode):
+    """Device-to-host copies of more than one element: ``_to_copy`` or ``copy_`` from a non-CPU
+    tensor into a CPU one.  Scalar read-backs (``.item()``, ``float(t)``: the convergence checks)
+    are ``_local_scalar_dense`` and not counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes: list[tuple[int, ...]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = func.overloadpacket.__name__
+        if name == "_to_copy":
+            src, dst = args[0], torch.device(kwargs.get("device") or args[0].device)
+        elif name == "copy_":
+            src, dst = args[1], args[0].device
+        else:
+            src = dst = None
+        if isinstance(src, torch.Tensor) and src.device.type != "cpu" and dst.type == "cpu" and src.numel() > 1:
+            self.shapes.append(tuple(src.shape))
+        return func(*args, **kwargs)
+
+
+def test_host_copy_counter_sees_device_to_host_copies() -> None:
+    """The counter of the CUDA test below, checked on the CPU with 'meta' standing in for CUDA: a
+    ``.cpu()``, a ``.to("cpu")`` and a ``copy_`` into a CPU tensor are seen (the copies themselves
+    fail: a meta tensor has no data), a scalar and device-side work are not."""
+    m = torch.ones(3, 4, device="meta")
+    with _HostCopies() as c:
+        for copy in (lambda: m.cpu(), lambda: m.to("cpu"), lambda: torch.empty(3, 4).copy_(m)):
+            with pytest.raises(NotImplementedError):
+                copy()
+        _ = (m * 2).sum()
+        with pytest.raises(NotImplementedError):
+            torch.ones((), device="meta").cpu()
+    assert c.shapes == [(3, 4)] * 3
+
+
+@pytest.mark.gpu
+def test_cuda_sinkhorn_and_exact_ot_stay_on_the_device() -> None:
+    """Issue 14: Sinkhorn runs on the input's device with no host copy of any array (only scalar
+    convergence read-backs); exact OT copies exactly what POT's CPU network simplex needs -- the two
+    weight vectors and the n x m cost -- and returns its value and gradient on the device.
+
+    Values against the CPU: integer coordinates make every squared distance exact on both devices,
+    and IEEE sqrt is correctly rounded, so the costs are equal bit for bit and the simplex (the same
+    CPU code on the same input) returns the same plan; the value is a dot product of n m terms in
+    another order: within gamma_{nm} sum_ij C_ij P_ij <= n m u W.  Sinkhorn: each device stops at a
+    marginal error <= tol = 1e-9, so each value is within max C sqrt(2n) tol (+ n^2 u max C of
+    rounding) of the exact OT_eps (tests/test_sinkhorn_solver.py); the divergence combines three
+    problems with weights 1, 1/2, 1/2 and the two devices differ by at most twice that each: 4 B."""
+    _require_cuda()
+    g = torch.Generator().manual_seed(7)
+    n = 64
+    x = torch.randint(-6, 7, (n, 2), generator=g).double()
+    y = torch.randint(-4, 9, (n, 2), generator=g).double()
+    xd, yd = x.to(GPU_DEV, copy=True).requires_grad_(True), y.to(GPU_DEV)
+    u = 2.0 ** -53
+
+    with _HostCopies() as copies:
+        s_dev = dv.sinkhorn(xd, yd, reg=0.5)
+        s_dev.backward()
+    assert copies.shapes == [], copies.shapes
+    assert s_dev.device.type == xd.grad.device.type == torch.device(GPU_DEV).type
+    s_cpu = dv.sinkhorn(x, y, reg=0.5)
+    cmax = float(torch.cdist(torch.cat([x, y]), torch.cat([x, y])).max() ** 2)
+    b = cmax * (2 * n) ** 0.5 * 1e-9 + n * n * u * cmax
+    assert abs(float(s_dev.detach()) - float(s_cpu)) <= 4 * b
+
+    xd.grad = None
+    with _HostCopies() as copies:
+        w_dev = dv.wasserstein(xd, yd, p=1)
+        w_dev.backward()
+    if GPU_DEV != "cpu":
+        assert sorted(copies.shapes) == [(n,), (n,), (n, n)], copies.shapes
+    assert w_dev.device.type == xd.grad.device.type == torch.device(GPU_DEV).type
+    w_cpu = float(dv.wasserstein(x, y, p=1))
+    assert abs(float(w_dev.detach()) - w_cpu) <= n * n * u * w_cpu
 
 
 @pytest.mark.gpu
