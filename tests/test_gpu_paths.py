@@ -527,8 +527,10 @@ def test_cuda_sinkhorn_and_exact_ot_stay_on_the_device() -> None:
     convergence read-backs); exact OT copies exactly what POT's CPU network simplex needs -- the two
     weight vectors and the n x m cost -- and returns its value and gradient on the device.
 
-    Values against the CPU: integer coordinates make every squared distance exact on both devices,
-    and IEEE sqrt is correctly rounded, so the costs are equal bit for bit and the simplex (the same
+    Values against the CPU: the cost centres the pooled sample first; with integer coordinates and
+    n + m = 128 points the centre is an integer over 128 (exact in any summation order), so every
+    centred coordinate, difference and squared distance is exact on both devices, and IEEE sqrt is
+    correctly rounded: the costs are equal bit for bit and the simplex (the same
     CPU code on the same input) returns the same plan; the value is a dot product of n m terms in
     another order: within gamma_{nm} sum_ij C_ij P_ij <= n m u W.  Sinkhorn: each device stops at a
     marginal error <= tol = 1e-9, so each value is within max C sqrt(2n) tol (+ n^2 u max C of
@@ -536,7 +538,7 @@ def test_cuda_sinkhorn_and_exact_ot_stay_on_the_device() -> None:
     problems with weights 1, 1/2, 1/2 and the two devices differ by at most twice that each: 4 B."""
     _require_cuda()
     g = torch.Generator().manual_seed(7)
-    n = 64
+    n = 64  # n + m = 128: the centring is exact (docstring)
     x = torch.randint(-6, 7, (n, 2), generator=g).double()
     y = torch.randint(-4, 9, (n, 2), generator=g).double()
     xd, yd = x.to(GPU_DEV, copy=True).requires_grad_(True), y.to(GPU_DEV)
