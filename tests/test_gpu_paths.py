@@ -511,12 +511,13 @@ def test_host_copy_counter_sees_device_to_host_copies() -> None:
     ``.cpu()``, a ``.to("cpu")`` and a ``copy_`` into a CPU tensor are seen (the copies themselves
     fail: a meta tensor has no data), a scalar and device-side work are not."""
     m = torch.ones(3, 4, device="meta")
+    no_data = (NotImplementedError, RuntimeError)  # what copying a meta tensor out raises (torch 2.13: the first)
     with _HostCopies() as c:
         for copy in (lambda: m.cpu(), lambda: m.to("cpu"), lambda: torch.empty(3, 4).copy_(m)):
-            with pytest.raises(NotImplementedError):
+            with pytest.raises(no_data):
                 copy()
         _ = (m * 2).sum()
-        with pytest.raises(NotImplementedError):
+        with pytest.raises(no_data):
             torch.ones((), device="meta").cpu()
     assert c.shapes == [(3, 4)] * 3
 
