@@ -1,6 +1,8 @@
 # Helpers shared by every rule file.  Scripts run as `python -m experiments.NAME` from the
 # repository root; each writes a log under results/logs/.  Snakemake exports
 # OMP_NUM_THREADS={threads} to every shell job, so torch uses no more cores than declared.
+import os
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -8,6 +10,15 @@ from snakemake.exceptions import WorkflowError
 PROFILE = config["profile"]
 DEVICE = config["device"]
 ENV = "../envs/suite.yaml"  # conda environment of every rule (relative to this folder)
+
+# The rules' `python` (and `torchrun`) is the interpreter running Snakemake: a venv's
+# `venv/bin/snakemake` or `venv/bin/python -m snakemake` works without activating the venv
+# (else jobs would find the system python, without torch).  A conda rule still gets its
+# environment's python, which conda puts first on PATH inside the job.
+_BIN = os.path.dirname(sys.executable)
+_PATH = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d]
+if _PATH[:1] != [_BIN]:
+    os.environ["PATH"] = os.pathsep.join([_BIN, *_PATH])
 
 
 # Benchmarks claim every core slot so that no other job runs beside them (their timings are
