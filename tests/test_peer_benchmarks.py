@@ -107,7 +107,7 @@ SAME_QUANTITY = [
     ("knn", "scipy cKDTree", 1e-12), ("knn", "scikit-learn NearestNeighbors", 1e-12),
     ("exact_ot", "POT emd2", 1e-12), ("sliced", "POT sliced (torch f64)", 1e-12),
     ("oned", "scipy wasserstein_distance", 1e-8), ("oned", "POT wasserstein_1d", 1e-8),
-    ("oned", "dv.wasserstein_1d_pow (torch)", 0.0),
+    ("oned", "dv.wasserstein_1d_pow (torch)", 0.0), ("oned", "POT wasserstein_1d (torch, backward)", 1e-8),
     ("mmd", "torch cdist + exp", 1e-3), ("mmd", "torch matmul expansion", 1e-3),
     ("fid", "torch-fidelity fid_statistics_to_metric", 1e-6), ("fid", "pytorch-fid calculate_frechet_distance", 1e-6),
     ("fid", "torchmetrics _compute_fid", 1e-6),
@@ -126,6 +126,7 @@ def small_sizes(monkeypatch):
     monkeypatch.setattr(exact_ot, "SIZES", [(2, 80)])
     monkeypatch.setattr(sliced, "SIZES", [(8, 300, 300, 16, False), (8, 300, 200, 16, True)])
     monkeypatch.setattr(oned, "SIZES", [(300, 300, False, 1), (300, 200, False, 2), (300, 200, True, 1)])
+    monkeypatch.setattr(oned, "GRAD_SIZES", [(300, False), (300, True)])
     monkeypatch.setattr(mmd, "SIZES", [(32, 200)])
     monkeypatch.setattr(fid, "N", 600)
     monkeypatch.setattr(fid, "D", 64)

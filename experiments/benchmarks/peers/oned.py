@@ -7,7 +7,9 @@ Peers: ``scipy.stats.wasserstein_distance(x, y, a, b)`` (p = 1 only; the CDF for
 ``dv.wasserstein_1d_pow``, which is the call timed here).  Sizes: n = m = 256, 1 000, 10 000 and
 10^6 with uniform weights (equal sizes: the sorted samples pair off), n = 10 000 against m = 7 000
 (unequal sizes: the quantile coupling), and n = m = 256, 1 000, 3 000 and 10 000 with random weights
-on both samples; float64, p = 1 (and p = 2 against POT at unequal sizes).  Floor: sorting the two samples
+on both samples; float64, p = 1 (and p = 2 against POT at unequal sizes).  The use inside a training
+step (``GRAD_SIZES``): float64 tensors with ``requires_grad``, the value and its backward pass, where the
+peer is POT on the same tensors (its torch backend; scipy has no gradient).  Floor: sorting the two samples
 (``np.sort``, the fastest sort in the process; with weights the permutation is needed too:
 ``np.argsort``): no exact W_p without the order statistics.
 """
@@ -31,6 +33,9 @@ from .harness import Candidate, Case, optional_import
 SIZES = [(256, 256, False, 1), (1000, 1000, False, 1), (10_000, 10_000, False, 1), (1_000_000, 1_000_000, False, 1),
          (10_000, 7_000, False, 1), (10_000, 7_000, False, 2), (256, 256, True, 1), (1000, 1000, True, 1),
          (3000, 3000, True, 1), (10_000, 10_000, True, 1)]
+#: (n, weighted): a training step's call, value and gradient (n = m; p = 1): a batch of 256 critic
+#: outputs, and 1 000
+GRAD_SIZES = [(256, False), (256, True), (1000, False), (1000, True)]
 
 
 def _sort_floor(x: np.ndarray, y: np.ndarray, weighted: bool) -> Callable[[], tuple[float, str]]:
@@ -78,3 +83,43 @@ def cases() -> Iterator[Case]:
         size = f"n=m={n}" if n == m else f"n={n}, m={m}"
         yield Case("wasserstein_1d", f"{size}, p={p}, {'random weights' if weighted else 'uniform'}, float64", cands,
                    floor=_sort_floor(x, y, weighted))
+    yield from grad_cases()
+
+
+def _value_and_backward(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: torch.Tensor,
+                        y: torch.Tensor) -> Callable[[], float]:
+    """A zero-argument call: ``fn(x, y)`` and its backward pass into fresh ``x.grad``, ``y.grad``."""
+    def call() -> float:
+        x.grad = y.grad = None
+        v = fn(x, y)
+        v.backward()
+        return float(v.detach())
+    return call
+
+
+def grad_cases() -> Iterator[Case]:
+    """The training-step use: value and backward on float64 tensors, ours against POT's torch backend."""
+    ot, ver = optional_import("ot")
+    for n, weighted in GRAD_SIZES:
+        rng = np.random.default_rng(57 + n + weighted)
+        x = torch.from_numpy(rng.standard_normal(n)).requires_grad_(True)
+        y = torch.from_numpy(1.3 * rng.standard_normal(n) + 0.5).requires_grad_(True)
+        a = b = None
+        if weighted:
+            a, b = (torch.from_numpy(w / w.sum()) for w in (rng.random(n) + 0.05, rng.random(n) + 0.05))
+        wtxt = ", a, b" if weighted else ""
+        cands = [
+            Candidate("dv.wasserstein_1d_pow (torch, backward)", "ours", "divergences",
+                      f"dv.wasserstein_1d_pow(x, y, p=1{wtxt}).backward()",
+                      _value_and_backward(lambda x, y, a=a, b=b: dv.wasserstein_1d_pow(x, y, 1, a, b), x, y)),
+            Candidate("POT wasserstein_1d (torch, backward)", "peer", f"POT {ver}",
+                      f"ot.wasserstein_1d(x[:, None], y[:, None]{wtxt}, p=1)[0].backward()",
+                      _value_and_backward(lambda x, y, a=a, b=b: ot.wasserstein_1d(x[:, None], y[:, None], a, b, p=1)[0],
+                                          x, y) if ot else None,
+                      skipped="" if ot else ver,
+                      note="torch backend; returns W_p^p; (n, 1) columns: a 1-D torch input makes POT call the "
+                           "deprecated x.T on a 1-D tensor (a UserWarning on every call)"),
+        ]
+        yield Case("wasserstein_1d", f"n=m={n}, p=1, {'random weights' if weighted else 'uniform'}, float64 tensors "
+               "requiring grad: value + backward", cands,
+                   floor=_sort_floor(x.detach().numpy(), y.detach().numpy(), weighted))
