@@ -320,7 +320,11 @@ def _fid_ref(a, b):
     m1, m2 = a.mean(0), b.mean(0)
     s1, s2 = np.cov(a, rowvar=False, ddof=1).reshape(a.shape[1], -1), np.cov(b, rowvar=False, ddof=1).reshape(
         b.shape[1], -1)
-    covmean = scipy.linalg.sqrtm(s1 @ s2).real
+    # with n <= d (up to 8 rows here) S1 S2 is singular, and scipy says so with a LinAlgWarning on
+    # every such draw; the tolerance in _fid allows for the half of the digits sqrtm loses there
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(s1 @ s2).real
     return float(((m1 - m2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean)), s1, s2
 
 
